@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   resolve: {
     alias: {
+      "@cdc-delta/shared/testing": fileURLToPath(new URL("./shared/src/testing/index.ts", import.meta.url)),
       "@cdc-delta/shared": fileURLToPath(new URL("./shared/src/index.ts", import.meta.url)),
     },
   },

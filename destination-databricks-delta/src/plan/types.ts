@@ -62,6 +62,10 @@ export type WriteMode = "append_dedup" | "append" | "append_fast" | "overwrite";
 /**
  * One folded change of one key within a buffer (destination-delta.md §3 P1): `values` has a typed
  * cell for every `present` user column; `reset` = an upsert followed a delete in this buffer.
+ * Column names are table names (ColumnDef.name). `present`/`values` always include the key
+ * columns (a delete image: only them). `hlc` = highest folded fragment (delete or upsert).
+ * Metadata columns are not in `values`: they derive from hlc/rawId/extractedAtMicros/... (see
+ * plan/columns.ts and plan/apply-image.ts).
  */
 export interface Image {
   key: Cell[];
@@ -70,6 +74,14 @@ export interface Image {
   present: ReadonlySet<string>;
   values: ReadonlyMap<string, Cell>;
   reset: boolean;
+  /**
+   * Added later (optional; absent = all of `present`): the present columns whose fragments are at
+   * exactly `hlc` (keys included). When the stored row's HLC EQUALS image.hlc, only these columns
+   * are written: a replayed slice cut in the middle of one HLC may hold an older version of a
+   * family whose newer version (same HLC as the row) is already stored. SQL: a second mask
+   * `_cdc_latest`; `SET c = CASE WHEN present(c) AND (gt(s,t) OR latest(c)) THEN s.c ...`.
+   */
+  latest?: ReadonlySet<string>;
   /** Metadata of the newest folded fragment. */
   rawId: string;
   extractedAtMicros: bigint;
@@ -99,8 +111,24 @@ export interface HistoryRow {
 
 /** A unit of work for a backend: one contiguous slice of one stream, applied in one commit. */
 export type MergeBatch =
-  | { kind: "merge"; table: TableSpec; deleteMode: DeleteMode; images: Image[]; target: "main" | "overwrite_temp"; batchId: string }
-  | { kind: "history"; table: TableSpec; rows: HistoryRow[]; idempotent: boolean; batchId: string };
+  | {
+      kind: "merge";
+      table: TableSpec;
+      deleteMode: DeleteMode;
+      images: Image[];
+      target: "main" | "overwrite_temp";
+      batchId: string;
+    }
+  | {
+      kind: "history";
+      table: TableSpec;
+      rows: HistoryRow[];
+      /** true: insert-only MERGE on (pk, _cdc_updated_wall, _cdc_updated_logical, _cdc_family <=>). */
+      idempotent: boolean;
+      batchId: string;
+      /** Added later (optional): "overwrite_temp" = append + truncate (min gen == gen) goes to the temp table. Absent = "main". */
+      target?: "main" | "overwrite_temp";
+    };
 
 export interface StreamPreparation {
   table: TableSpec;
@@ -109,10 +137,26 @@ export interface StreamPreparation {
   generationId: bigint;
   /** minimum_generation_id == generation_id (> 0): the stream's data replaces older generations. */
   truncate: boolean;
+  /** Added later (optional): hard mode, prune tombstones older than this many days (default 7). */
+  tombstoneRetentionDays?: number;
+  /** Added later (optional): Airbyte sync_id of this sync, if the catalog gave one. */
+  syncId?: bigint;
+  /**
+   * Added later (optional): where merge batches of this stream go. "overwrite_temp" for overwrite,
+   * and for append_dedup/append with truncate; the temp table replaces the target in finishStream.
+   */
+  target?: "main" | "overwrite_temp";
 }
 
 export interface DestinationBackend {
-  /** Create or evolve the target (and tombstone / temp tables); never concurrently with a merge of it. */
+  /**
+   * Create or evolve the target (and tombstone / temp tables); never concurrently with a merge of it.
+   * Called once per stream before its first batch, and AGAIN mid-sync (between two batches of the
+   * stream, never concurrently) when records brought columns missing in the catalog: the spec is
+   * then a superset with nullable STRING placeholders inserted before the metadata columns
+   * (metadata `cdc.placeholder: "true"`).
+   * Use plan/schema-evolution.ts `planSchemaEvolution(existingColumns, spec)` to diff.
+   */
   prepareStream(prep: StreamPreparation): Promise<void>;
   /** Apply one batch; resolves only once it is durable (a committed Delta version). */
   apply(batch: MergeBatch): Promise<{ version?: number; rowsWritten: number }>;

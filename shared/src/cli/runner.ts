@@ -65,7 +65,12 @@ export function buildSpec<C>(def: ConnectorDefinition<C>): ConnectorSpecificatio
  * Runs one protocol command and returns the exit code. Every failure becomes one TRACE error as the
  * last stdout line; stdout carries protocol messages only, written with backpressure.
  */
-export async function runCommand<C>(def: ConnectorDefinition<C>, argv: string[], io: RunIo, signal: AbortSignal): Promise<number> {
+export async function runCommand<C>(
+  def: ConnectorDefinition<C>,
+  argv: string[],
+  io: RunIo,
+  signal: AbortSignal,
+): Promise<number> {
   const redactor = new Redactor();
   const writer = new MessageWriter(io.stdout, redactor);
   const logger = new Logger(writer);
@@ -79,7 +84,7 @@ export async function runCommand<C>(def: ConnectorDefinition<C>, argv: string[],
   };
   const loadConfig = async (path: string): Promise<C> => {
     const raw = await readJsonFile(path, "config");
-    collectSecrets(spec.connectionSpecification as never, raw, redactor);
+    collectSecrets(spec.connectionSpecification, raw, redactor);
     return parseWith(def.configSchema, raw, "config");
   };
   const loadCatalog = async (path: string) => parseWith(ConfiguredAirbyteCatalog, await readJsonFile(path, "catalog"), "catalog");
@@ -164,7 +169,7 @@ export async function runCommand<C>(def: ConnectorDefinition<C>, argv: string[],
       e instanceof CommanderError
         ? configError(`usage: ${e.message.replace(/^error: /, "")} (commands: spec, check, discover, read, write)`)
         : toConnectorError(e);
-    if (e instanceof ConnectorError && e.message.startsWith("cannot read the") ) exitCode = EXIT_USAGE;
+    if (e instanceof ConnectorError && e.message.startsWith("cannot read the")) exitCode = EXIT_USAGE;
     await writer.write(errorTraceMessage(error, e instanceof Error ? e.stack : undefined));
   } finally {
     restoreConsole();
@@ -187,6 +192,18 @@ function rerouteConsole(logger: Logger): () => void {
   console.warn = (...a: unknown[]) => logger.warn(format(...a));
   console.error = (...a: unknown[]) => logger.error(format(...a));
   return () => Object.assign(console, saved);
+}
+
+/**
+ * Re-raise SIGTERM so the parent sees death by the signal. As PID 1 (a container without an init)
+ * the kernel ignores it, so fall back to the conventional exit code 143 (128 + 15).
+ */
+function dieBySigterm(): never {
+  process.removeAllListeners("SIGTERM");
+  process.kill(process.pid, "SIGTERM");
+  setTimeout(() => process.exit(143), 200);
+  // Keep the event loop alive until one of the two ends the process.
+  return undefined as never;
 }
 
 /**
@@ -219,15 +236,11 @@ export function main<C>(def: ConnectorDefinition<C>): void {
     terminating = true;
     controller.abort();
     // Give the command a moment to mark streams INCOMPLETE and flush, then die by the signal.
-    setTimeout(() => {
-      process.removeAllListeners("SIGTERM");
-      process.kill(process.pid, "SIGTERM");
-    }, 5000).unref();
+    setTimeout(() => dieBySigterm(), 5000).unref();
   });
   runCommand(def, process.argv.slice(2), io, controller.signal).then((code) => {
     if (terminating) {
-      process.removeAllListeners("SIGTERM");
-      process.kill(process.pid, "SIGTERM");
+      dieBySigterm();
       return;
     }
     process.exitCode = code;

@@ -28,6 +28,8 @@ function normalize(node: unknown, defs: Record<string, Node>): unknown {
   }
   delete n.$schema;
   if (n.additionalProperties === false) delete n.additionalProperties;
+  // A map-like field (z.record) yields a schema here; Airbyte accepts only absent or `true`.
+  else if (n.additionalProperties !== undefined && n.additionalProperties !== true) n.additionalProperties = true;
   const union = (n.anyOf ?? n.oneOf) as Node[] | undefined;
   if (union) {
     const nonNull = union.filter((v) => v.type !== "null");
@@ -55,8 +57,22 @@ function normalize(node: unknown, defs: Record<string, Node>): unknown {
   return n;
 }
 
-const SECRET_NAME = /(password|passwd|token|secret|account_key|access_key_id_secret|sas|connection_string|credentials_json|private_key|client_secret)/i;
-const FORBIDDEN = ["$ref", "anyOf", "allOf", "not", "if", "then", "else", "patternProperties", "prefixItems", "dependentSchemas", "dependentRequired", "dependencies"];
+const SECRET_NAME =
+  /(password|passwd|token|secret|account_key|access_key_id_secret|sas|connection_string|credentials_json|private_key|client_secret)/i;
+const FORBIDDEN = [
+  "$ref",
+  "anyOf",
+  "allOf",
+  "not",
+  "if",
+  "then",
+  "else",
+  "patternProperties",
+  "prefixItems",
+  "dependentSchemas",
+  "dependentRequired",
+  "dependencies",
+];
 
 /** Violations of the Airbyte spec rules (airbyte-protocol.md §2); empty when the spec is acceptable. */
 export function lintConnectionSpecification(spec: Node): string[] {

@@ -22,7 +22,10 @@ export interface ReaderStats {
  * schema, ends the sync with an error naming the line. Numbers are parsed losslessly.
  * Pull-based: nothing more is read while the consumer is busy, so stdin backpressures the source.
  */
-export async function* readMessages(input: Readable, stats: ReaderStats = { lines: 0, noiseLines: 0 }): AsyncGenerator<InputLine> {
+export async function* readMessages(
+  input: Readable,
+  stats: ReaderStats = { lines: 0, noiseLines: 0 },
+): AsyncGenerator<InputLine> {
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNo = 0;
   for await (const raw of lines) {
@@ -69,6 +72,7 @@ function protocolView(value: unknown, path = ""): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const p = path ? `${path}.${k}` : k;
+    if (v === null && p !== "record.data") continue; // null optionals = absent (PyAirbyte sends `"log": null`, …)
     out[k] = p === "record.data" && isJsonObject(v) ? v : protocolView(v, p);
   }
   return out;

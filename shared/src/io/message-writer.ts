@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
 import { stringifyJsonLossless } from "../json/lossless.js";
 import { Redactor } from "../log/redact.js";
+import { SERIALIZED_LINE } from "../protocol/messages.js";
 import type { AirbyteMessage } from "../protocol/schemas.js";
 
 const FLUSH_BYTES = 64 * 1024;
@@ -8,7 +9,7 @@ const FLUSH_BYTES = 64 * 1024;
 /**
  * The single owner of stdout: one compact JSON message per line, batched into 64 KiB writes,
  * awaiting 'drain' whenever the pipe is full so producers slow down instead of buffering without
- * bound. LOG and TRACE text is scrubbed of secrets here, the last point before the pipe.
+ * bound. LOG, TRACE and CONNECTION_STATUS text is scrubbed of secrets here, the last point before the pipe.
  */
 export class MessageWriter {
   private chunks: string[] = [];
@@ -26,7 +27,8 @@ export class MessageWriter {
   /** Queue a message; the returned promise (only when the pipe is full) must be awaited by producers. */
   write(message: AirbyteMessage): Promise<void> | undefined {
     if (this.closed) return undefined;
-    const line = `${stringifyJsonLossless(this.scrub(message))}\n`;
+    const pre = (message as { [SERIALIZED_LINE]?: string })[SERIALIZED_LINE];
+    const line = pre !== undefined ? `${pre}\n` : `${stringifyJsonLossless(this.scrub(message))}\n`;
     this.chunks.push(line);
     this.size += line.length;
     this.messagesWritten++;
@@ -89,6 +91,10 @@ export class MessageWriter {
       if (e.internal_message) error.internal_message = this.redactor.redact(e.internal_message);
       if (e.stack_trace) error.stack_trace = this.redactor.redact(e.stack_trace);
       return { ...message, trace: { ...message.trace, error } };
+    }
+    if (message.type === "CONNECTION_STATUS" && message.connectionStatus?.message) {
+      const connectionStatus = { ...message.connectionStatus, message: this.redactor.redact(message.connectionStatus.message) };
+      return { ...message, connectionStatus };
     }
     return message;
   }

@@ -28,7 +28,8 @@ export class Redactor {
   }
 }
 
-type JsonSchemaNode = {
+export type JsonSchemaNode = {
+  [keyword: string]: unknown;
   airbyte_secret?: boolean;
   properties?: Record<string, JsonSchemaNode>;
   oneOf?: JsonSchemaNode[];
@@ -37,7 +38,8 @@ type JsonSchemaNode = {
 };
 
 /** Collect the config values found at `airbyte_secret` paths of a spec (oneOf variants included). */
-export function collectSecrets(schema: JsonSchemaNode, config: unknown, redactor: Redactor): void {
+export function collectSecrets(specSchema: unknown, config: unknown, redactor: Redactor): void {
+  const schema = (specSchema ?? {}) as JsonSchemaNode;
   if (config === null || config === undefined) return;
   if (schema.airbyte_secret) {
     redactor.addSecret(config);

@@ -1,5 +1,6 @@
 /** Constructors for every message the connectors print; the only place message shapes are built. */
 import type { ConnectorError } from "../errors/connector-error.js";
+import { parseJsonLossless } from "../json/lossless.js";
 import type {
   AirbyteCatalog,
   AirbyteMessage,
@@ -29,6 +30,52 @@ export function recordMessage(
   const record: Record<string, unknown> = { stream, data, emitted_at: emittedAt };
   if (namespace) record.namespace = namespace;
   return { type: "RECORD", record } as AirbyteMessage;
+}
+
+/** Symbol under which a message carries its already-serialized line (see rawRecordMessage). */
+export const SERIALIZED_LINE: unique symbol = Symbol.for("cdc-delta.serialized-line");
+
+/**
+ * A RECORD whose `data` is given as exact JSON text (e.g. copied verbatim from a changefeed line):
+ * the writer prints the prebuilt line as is; `record.data` parses the text on access (tests, tools).
+ * `dataJson` must be one valid JSON object text.
+ */
+export function rawRecordMessage(
+  stream: string,
+  namespace: string | null | undefined,
+  dataJson: string,
+  emittedAt: number = Date.now(),
+): AirbyteMessage {
+  const ns = namespace ? `"namespace":${JSON.stringify(namespace)},` : "";
+  const line = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},${ns}"data":${dataJson},"emitted_at":${emittedAt}}}`;
+  return {
+    type: "RECORD",
+    record: new RawRecord(stream, namespace, emittedAt, dataJson),
+    [SERIALIZED_LINE]: line,
+  } as unknown as AirbyteMessage;
+}
+
+/** The `record` of a rawRecordMessage: `data` is parsed from the exact text on first access. */
+class RawRecord {
+  readonly namespace?: string;
+  private parsed: RecordData | undefined;
+  constructor(
+    readonly stream: string,
+    namespace: string | null | undefined,
+    readonly emitted_at: number,
+    private readonly dataJson: string,
+  ) {
+    if (namespace) this.namespace = namespace;
+  }
+  get data(): RecordData {
+    this.parsed ??= parseJsonLossless(this.dataJson) as RecordData;
+    return this.parsed;
+  }
+  toJSON(): Record<string, unknown> {
+    const o: Record<string, unknown> = { stream: this.stream, data: this.data, emitted_at: this.emitted_at };
+    if (this.namespace) o.namespace = this.namespace;
+    return o;
+  }
 }
 
 export function streamStateMessage(

@@ -1,0 +1,116 @@
+/**
+ * Parquet bytes -> typed cells (hyparquet), lossless: hyparquet would turn DECIMAL into a float
+ * `number` and timestamps into millisecond `Date`s, so DECIMAL annotations are stripped from the
+ * schema before decoding (raw unscaled INT32/INT64/bytes -> bigint here) and the timestamp parsers
+ * return microseconds as bigint (INT96 and NANOS truncated toward -inf to µs; MILLIS scaled).
+ */
+import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
+import type { Cell, StoredRow } from "../../plan/types.js";
+
+type FileMetaData = ReturnType<typeof parquetMetadata>;
+
+const PARSERS = {
+  timestampFromMilliseconds: (ms: bigint) => BigInt(ms) * 1000n,
+  timestampFromMicroseconds: (us: bigint) => BigInt(us),
+  timestampFromNanoseconds: (ns: bigint) => floorDiv(BigInt(ns), 1000n),
+  dateFromDays: (d: number) => d,
+};
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer)
+    return bytes.buffer;
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** Two's-complement big-endian bytes -> bigint. */
+export function bigintFromBytes(b: Uint8Array): bigint {
+  if (b.length === 0) return 0n;
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  if (b[0]! & 0x80) v -= 1n << BigInt(8 * b.length);
+  return v;
+}
+
+interface Prepared {
+  metadata: FileMetaData;
+  decimals: Set<string>;
+  utf8: Set<string>;
+}
+
+function prepare(buf: ArrayBuffer): Prepared {
+  const metadata = parquetMetadata(buf);
+  const decimals = new Set<string>();
+  const utf8 = new Set<string>();
+  const schema = metadata.schema.map((el, i) => {
+    if (i === 0 || el.num_children) return el;
+    const isDecimal = el.converted_type === "DECIMAL" || el.logical_type?.type === "DECIMAL";
+    if (isDecimal) {
+      decimals.add(el.name);
+      const { converted_type: _c, logical_type: _l, scale: _s, precision: _p, ...rest } = el;
+      return rest;
+    }
+    return el;
+  });
+  return { metadata: { ...metadata, schema }, decimals, utf8 };
+}
+
+export interface ColumnarData {
+  numRows: number;
+  columns: Map<string, Cell[]>;
+}
+
+/** Read flat top-level columns (all, or the named ones present in the file). Missing ones are absent from the map. */
+export async function readParquetColumns(bytes: Uint8Array, columns?: readonly string[]): Promise<ColumnarData> {
+  const file = toArrayBuffer(bytes);
+  const { metadata, decimals } = prepare(file);
+  const present = new Set(metadata.schema.slice(1).map((e) => e.name));
+  const wanted = columns ? columns.filter((c) => present.has(c)) : [...present];
+  const numRows = Number(metadata.num_rows);
+  const out = new Map<string, Cell[]>();
+  for (const c of wanted) out.set(c, new Array<Cell>(numRows));
+  if (numRows === 0 || wanted.length === 0) return { numRows, columns: out };
+  await parquetRead({
+    file,
+    metadata,
+    columns: wanted,
+    utf8: false,
+    parsers: PARSERS,
+    onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
+      const dst = out.get(columnName);
+      if (!dst) return;
+      const isDec = decimals.has(columnName);
+      for (let i = rowStart, j = 0; i < rowEnd; i++, j++) {
+        let v = columnData[j] as unknown;
+        if (v === undefined) v = null;
+        else if (isDec && v !== null)
+          v = typeof v === "bigint" ? v : v instanceof Uint8Array ? bigintFromBytes(v) : BigInt(v as number);
+        dst[i] = v as Cell;
+      }
+    },
+  });
+  return { numRows, columns: out };
+}
+
+/** Row objects keyed by column name; columns of `names` missing from the file are NULL. */
+export async function readParquetRows(bytes: Uint8Array, names: readonly string[]): Promise<StoredRow[]> {
+  const { numRows, columns } = await readParquetColumns(bytes, names);
+  const cols = names.map((n) => [n, columns.get(n)] as const);
+  const rows = new Array<StoredRow>(numRows);
+  for (let i = 0; i < numRows; i++) {
+    const r: StoredRow = {};
+    for (const [n, c] of cols) r[n] = c ? (c[i] ?? null) : null;
+    rows[i] = r;
+  }
+  return rows;
+}
+
+/** Nested rows as hyparquet assembles them (checkpoints: struct columns), strings decoded. */
+export async function readParquetObjects(bytes: Uint8Array, columns?: string[]): Promise<Record<string, unknown>[]> {
+  const file = toArrayBuffer(bytes);
+  return (await parquetReadObjects({ file, parsers: PARSERS, ...(columns ? { columns } : {}) })) as Record<string, unknown>[];
+}

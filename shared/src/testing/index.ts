@@ -1,0 +1,2 @@
+export * from "./official-schema.js";
+export * from "./run-cli.js";

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { main } from "@cdc-delta/shared";
+import { sourceDefinition } from "./definition.js";
+
+main(sourceDefinition);
