@@ -4,7 +4,7 @@ import { discover } from "./catalog/discover.js";
 import { SourceConfig } from "./config.js";
 import { findFeeds } from "./layout/feeds.js";
 import { classify } from "./layout/names.js";
-import { read } from "./read.js";
+import { readBatches, readMessagesOf } from "./read.js";
 import { openStore } from "./storage/index.js";
 
 export const sourceDefinition: ConnectorDefinition<SourceConfig> = {
@@ -65,6 +65,6 @@ export const sourceDefinition: ConnectorDefinition<SourceConfig> = {
     return discover(config, ctx.logger);
   },
   read(config, catalog, state, ctx) {
-    return read(config, catalog, state, { logger: ctx.logger, signal: ctx.signal });
+    return readMessagesOf(readBatches(config, catalog, state, { logger: ctx.logger, signal: ctx.signal }));
   },
 };

@@ -12,6 +12,7 @@ import {
   configError,
   formatHlc,
   type Hlc,
+  type JsonObject,
   type JsonValue,
   type Logger,
   parseHlc,
@@ -131,6 +132,48 @@ export async function* read(
   stateInput: unknown,
   deps: ReadDeps,
 ): AsyncGenerator<AirbyteMessage> {
+  for await (const batch of readBatches(config, catalog, stateInput, deps)) yield* batch;
+}
+
+/**
+ * The messages of `read` as one flat async iterable without an async-generator hop per message:
+ * batches are pulled from `readBatches`, then handed out one by one from already-settled promises.
+ * `return()` (a consumer stopping early) is passed on, so the reader's cleanup runs as with `read`.
+ */
+export function readMessagesOf(batches: AsyncGenerator<AirbyteMessage[]>): AsyncIterable<AirbyteMessage> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<AirbyteMessage> {
+      let buf: AirbyteMessage[] = [];
+      let i = 0;
+      const pull = async (): Promise<IteratorResult<AirbyteMessage>> => {
+        for (;;) {
+          const r = await batches.next();
+          if (r.done) return { value: undefined, done: true };
+          buf = r.value;
+          i = 0;
+          if (buf.length) return { value: buf[i++] as AirbyteMessage, done: false };
+        }
+      };
+      return {
+        next: () => (i < buf.length ? Promise.resolve({ value: buf[i++] as AirbyteMessage, done: false }) : pull()),
+        return: async (value?: unknown) => {
+          buf = [];
+          i = 0;
+          await batches.return(undefined);
+          return { value: value as AirbyteMessage, done: true };
+        },
+      };
+    },
+  };
+}
+
+/** `read` in batches (RECORD lines of a window come in batches; other messages one per batch). */
+export async function* readBatches(
+  config: SourceConfig,
+  catalog: ConfiguredAirbyteCatalog,
+  stateInput: unknown,
+  deps: ReadDeps,
+): AsyncGenerator<AirbyteMessage[]> {
   const { logger, signal } = deps;
   const parsedState = parseStateInput(stateInput);
   const runs: StreamRun[] = [];
@@ -173,7 +216,7 @@ export async function* read(
       buffer: undefined,
     });
   }
-  for (const r of runs) yield streamStatusMessage(r.descriptor, "STARTED");
+  for (const r of runs) yield [streamStatusMessage(r.descriptor, "STARTED")];
   const complete = new Set<StreamRun>();
   try {
     const root = deps.store ?? (await openStore(config.storage));
@@ -185,7 +228,7 @@ export async function* read(
       if (!f) throw configError(`stream ${r.name}: no changefeed folder for it under ${root.description}; run discover again`);
       feedOf.set(r, f);
     }
-    for (const r of runs) yield streamStatusMessage(r.descriptor, "RUNNING");
+    for (const r of runs) yield [streamStatusMessage(r.descriptor, "RUNNING")];
     const progress = new Progress(logger, "read");
     let cap: Hlc | undefined;
     const activeFeeds = feeds.filter((f) => runs.some((r) => feedOf.get(r) === f));
@@ -206,14 +249,14 @@ export async function* read(
     for (const feed of activeFeeds) {
       if (signal.aborted) break;
       const feedRuns = runs.filter((r) => feedOf.get(r) === feed);
-      for await (const batch of readFeed(feed, feedRuns, config, deps, progress, cap, summary)) yield* batch;
+      for await (const batch of readFeed(feed, feedRuns, config, deps, progress, cap, summary)) yield batch;
     }
     if (signal.aborted) {
-      for (const r of runs) yield streamStatusMessage(r.descriptor, "INCOMPLETE");
+      for (const r of runs) yield [streamStatusMessage(r.descriptor, "INCOMPLETE")];
       return;
     }
     for (const r of runs) {
-      if (!r.stateEmitted) yield streamStateMessage(r.descriptor, stateBlob(r.pos, r.namespace), r.sinceState);
+      if (!r.stateEmitted) yield [streamStateMessage(r.descriptor, stateBlob(r.pos, r.namespace), r.sinceState)];
       r.sinceState = 0;
     }
     const lateTotal = runs.reduce((a, r) => a + r.late, 0);
@@ -221,15 +264,31 @@ export async function* read(
       `${progress.line()}; summary: ${runs.map((r) => `${r.name}=${r.emitted}`).join(", ")} records; late rows ${config.emit_late_rows ? "emitted" : "dropped"}: ${lateTotal}; duplicates dropped: ${summary.duplicates}; unknown objects skipped: ${summary.skipped}`,
     );
     for (const r of runs) {
-      yield streamStatusMessage(r.descriptor, "COMPLETE");
+      yield [streamStatusMessage(r.descriptor, "COMPLETE")];
       complete.add(r);
     }
   } catch (e) {
-    for (const r of runs) if (!complete.has(r)) yield streamStatusMessage(r.descriptor, "INCOMPLETE");
+    for (const r of runs) if (!complete.has(r)) yield [streamStatusMessage(r.descriptor, "INCOMPLETE")];
     throw e;
   } finally {
     for (const r of runs) await r.buffer?.dispose();
   }
+}
+
+/**
+ * `tryParseHlc` for the common shape (`<1-19 digits>.<10 digits>`, within int64) without the
+ * regex passes; any other text takes `tryParseHlc` itself, so results and errors are identical.
+ */
+function fastHlc(text: string): Hlc | undefined {
+  const dot = text.length - 11;
+  // 19-digit walls starting with 9 may exceed int64: left to tryParseHlc (which rejects those).
+  if (dot < 1 || dot > 19 || text.charCodeAt(dot) !== 46 || (dot === 19 && text.charCodeAt(0) > 56)) return tryParseHlc(text);
+  for (let i = 0; i < text.length; i++) {
+    if (i === dot) continue;
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return tryParseHlc(text);
+  }
+  return { wall: BigInt(text.slice(0, dot)), logical: Number(text.slice(dot + 1)) };
 }
 
 function learnFamily(shape: StreamShape, family: string, after: Record<string, unknown>): void {
@@ -328,7 +387,7 @@ async function* readFeed(
           // Rows of one transaction or scan share their HLC: reuse the last parse.
           rowsSeen++;
           if (allAtFileTs && raw.updated !== fileTsText) allAtFileTs = false;
-          const hlc = raw.updated === lastUpdated ? lastHlc : tryParseHlc(raw.updated);
+          const hlc = raw.updated === lastUpdated ? lastHlc : fastHlc(raw.updated);
           lastUpdated = raw.updated;
           lastHlc = hlc;
           if (!hlc)
@@ -356,26 +415,30 @@ async function* readFeed(
             );
             if (!config.emit_late_rows) continue;
           }
+          // Every field is set in the literal (one object shape, no out-of-object property store):
+          // rows are held until the window is sorted, so their size is what the GC has to copy.
+          const asText = raw.afterText !== undefined && raw.after !== null;
+          let missingPk: string[] | undefined;
+          if (asText) {
+            // Exact text travels to the output; the (possibly rounded) parsed image only gives structure.
+            const a = raw.after as JsonObject;
+            if (file.family !== null) learnFamily(run.shape, file.family, a);
+            const pk = run.shape.pk;
+            if (pk) for (const k of pk) if (!(k in a)) (missingPk ??= []).push(k);
+          }
           const change: Change = {
             hlc,
             updated: raw.updated,
             key: raw.key,
             family: file.family,
             schemaId: file.schemaId,
-            after: raw.after,
+            after: asText ? TEXT_AFTER : raw.after,
+            afterText: asText ? raw.afterText : undefined,
+            missingPk,
+            encoded: asText && raw.encoded ? true : undefined,
             fileOrder: fi,
             line: raw.line,
           };
-          if (raw.afterText !== undefined && raw.after !== null) {
-            // Exact text travels to the output; the (possibly rounded) parsed image only gives structure.
-            const a = raw.after;
-            if (file.family !== null) learnFamily(run.shape, file.family, a);
-            const pk = run.shape.pk;
-            if (pk) for (const k of pk) if (!(k in a)) (change.missingPk ??= []).push(k);
-            change.afterText = raw.afterText;
-            change.after = TEXT_AFTER;
-            if (raw.encoded) change.encoded = true;
-          }
           const spill = run.buffer?.add(change);
           if (spill) await spill;
         }

@@ -4,8 +4,15 @@
  * the annotation is stripped from the parsed schema before value conversion, and the raw bytes are
  * read as text when they look like text, else as big-endian two's complement at the trusted scale.
  */
-import { configError, type JsonObject, type JsonValue, LosslessNumber, stringifyJsonLossless } from "@cdc-delta/shared";
-import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import {
+  configError,
+  isLosslessNumber,
+  type JsonObject,
+  type JsonValue,
+  LosslessNumber,
+  stringifyJsonLossless,
+} from "@cdc-delta/shared";
+import { parquetMetadata, parquetRead } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { parseLine, type RawChange } from "./json.js";
 
@@ -122,8 +129,12 @@ function converterFor(
   if (el.type === "BYTE_ARRAY" || el.type === "FIXED_LEN_BYTE_ARRAY") {
     const isBytes = t === "BYTES" || t === "BYTEA" || t.startsWith("GEOMETRY") || t.startsWith("GEOGRAPHY");
     return (v) => {
-      if (v instanceof Uint8Array)
-        return isBytes || (t === "" && !isUtf8Text(v)) ? Buffer.from(v).toString("base64") : utf8.decode(v);
+      if (v instanceof Uint8Array) {
+        if (isBytes) return Buffer.from(v).toString("base64");
+        if (t !== "") return utf8.decode(v);
+        const text = utf8Text(v);
+        return text === undefined ? Buffer.from(v).toString("base64") : text;
+      }
       return (v as JsonValue) ?? null;
     };
   }
@@ -155,6 +166,8 @@ export function normalizeTemporal(s: string): string {
   return s;
 }
 
+const PLAIN_NUMBER = /^-?[0-9][0-9.eE+-]*$/;
+
 /** JSON text of one converted value (bigint and LosslessNumber keep their digits). */
 function valueText(v: JsonValue): string {
   if (v === null || v === undefined) return "null";
@@ -168,17 +181,24 @@ function valueText(v: JsonValue): string {
     case "boolean":
       return v ? "true" : "false";
     default:
+      // A decimal's text as stringifyJsonLossless writes it (digits verbatim), without its marking pass.
+      if (isLosslessNumber(v) && PLAIN_NUMBER.test(v.value)) return v.value;
       return stringifyJsonLossless(v);
   }
 }
 
-function isUtf8Text(bytes: Uint8Array): boolean {
-  for (const b of bytes) if (b < 9 || (b > 13 && b < 32)) return false;
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+
+/** The bytes as text when they are valid UTF-8 without control characters (else undefined: binary). */
+function utf8Text(bytes: Uint8Array): string | undefined {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number;
+    if (b < 9 || (b > 13 && b < 32)) return undefined;
+  }
   try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return true;
+    return utf8Strict.decode(bytes);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -189,7 +209,12 @@ function convertDeep(v: unknown, conv: Conv): JsonValue {
 
 /** Decode one whole Parquet object into changes, in row order. */
 export async function* readParquet(bytes: Uint8Array, name: string, options: ParquetDecodeOptions): AsyncGenerator<RawChange[]> {
-  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  // A buffer that is exactly the file (the usual case) is read in place, not copied.
+  const file = (
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer
+      : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
+  ) as ArrayBuffer;
   let metadata: ReturnType<typeof parquetMetadata>;
   try {
     metadata = parquetMetadata(file);
@@ -255,41 +280,65 @@ export async function* readParquet(bytes: Uint8Array, name: string, options: Par
   }
   const names = dataColumns.map((c) => JSON.stringify(c));
   const structure: JsonObject = Object.fromEntries(dataColumns.map((c) => [c, null]));
-  let rows: Record<string, unknown>[];
+  // Column-wise (no object per row): each top-level column's values in row order, as
+  // parquetReadObjects would have put them in its row objects.
+  let numRows = 0;
+  for (const g of metadata.row_groups) numRows += Number(g.num_rows);
+  const columnValues = new Map<string, unknown[]>();
   try {
-    rows = (await parquetReadObjects({ file, metadata, compressors, utf8: false })) as Record<string, unknown>[];
+    await parquetRead({
+      file,
+      metadata,
+      compressors,
+      utf8: false,
+      onChunk: ({ columnName, columnData, rowStart }) => {
+        let values = columnValues.get(columnName);
+        if (!values) columnValues.set(columnName, (values = new Array<unknown>(numRows)));
+        for (let j = 0; j < columnData.length; j++) values[rowStart + j] = columnData[j];
+      },
+    });
   } catch (e) {
     throw configError(`${name}: cannot read Parquet data (${(e as Error).message})`);
   }
+  const NONE: unknown[] = [];
+  const column = (c: string): unknown[] => columnValues.get(c) ?? NONE;
+  const updatedValues = column("__crdb__updated");
+  const eventValues = column("__crdb__event_type");
+  const pkValues = pk.map(column);
+  const pkConvs = pk.map((k) => convs.get(k) as Conv);
+  const dataValues = dataColumns.map(column);
   const batchSize = 1024;
-  for (let start = 0; start < rows.length; start += batchSize) {
+  const nCols = dataColumns.length;
+  const colConvs = dataColumns.map((c) => convs.get(c) as Conv);
+  const parts: string[] = new Array(nCols);
+  for (let start = 0; start < numRows; start += batchSize) {
     const out: RawChange[] = [];
-    const end = Math.min(rows.length, start + batchSize);
+    const end = Math.min(numRows, start + batchSize);
     for (let r = start; r < end; r++) {
-      const row = rows[r] as Record<string, unknown>;
-      const updatedRaw = row.__crdb__updated;
+      const updatedRaw = updatedValues[r];
       const updated = updatedRaw instanceof Uint8Array ? utf8.decode(updatedRaw) : updatedRaw;
       if (typeof updated !== "string")
         throw configError(
           `${name} row ${r + 1}: __crdb__updated is empty: the changefeed was created without the \`updated\` option`,
         );
-      const evRaw = row.__crdb__event_type;
+      const evRaw = eventValues[r];
       const ev = evRaw instanceof Uint8Array ? utf8.decode(evRaw) : evRaw;
-      const key = pk.map((k) => convertDeep(row[k], convs.get(k) as Conv));
+      const key = pkValues.map((values, i) => convertDeep(values[r], pkConvs[i] as Conv));
       if (ev === "d") {
         out.push({ updated, key, after: null, line: r + 1 });
         continue;
       }
       // The row as exact JSON text (values already in their emitted form: base64 BYTES, decimal text,
       // RFC 3339 times); `after` is only the shared column structure.
-      let text = "{";
-      for (let i = 0; i < dataColumns.length; i++) {
-        const c = dataColumns[i] as string;
-        const v = convertDeep(row[c], convs.get(c) as Conv);
-        text += `${i ? "," : ""}${names[i]}:${valueText(v)}`;
-      }
-      out.push({ updated, key, after: structure, afterText: `${text}}`, line: r + 1, encoded: true });
+      // Built as parts and joined: one flat string per row (a `+=` chain would hold a tree of cons
+      // strings per row while the window is buffered).
+      for (let i = 0; i < nCols; i++)
+        parts[i] = `${i ? "" : "{"}${names[i]}:${valueText(convertDeep((dataValues[i] as unknown[])[r], colConvs[i] as Conv))}`;
+      parts[nCols - 1] += "}";
+      out.push({ updated, key, after: structure, afterText: parts.join(","), line: r + 1, encoded: true });
     }
+    // Converted values are released while the rest of the file is still being converted.
+    for (const values of columnValues.values()) values.fill(undefined, start, end);
     yield out;
   }
 }
