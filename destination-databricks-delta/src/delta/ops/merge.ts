@@ -13,7 +13,7 @@ import type { Snapshot } from "../log/snapshot.js";
 import { cellsEqual, compareKeys, keyId } from "../table/cells.js";
 import type { DeltaTable } from "../table/delta-table.js";
 import { rowToTombstone, statsColumnsOf, tombstoneSpec, tombstoneToRow } from "../table/layout.js";
-import { readParquetColumns } from "../parquet/read.js";
+import { type ColumnarData, openParquet, readParquetColumns } from "../parquet/read.js";
 import { fileRelPath } from "../table/delta-table.js";
 import { candidateFiles } from "../table/prune.js";
 import { type KeyedRead, forEachLimited, keyOfRow, readByKeys, rewriteActions, writeSorted } from "./rewrite.js";
@@ -43,12 +43,6 @@ export interface MergeResult {
 }
 
 class Restart extends Error {}
-
-function rowsEqual(a: StoredRow, b: StoredRow): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) if (!cellsEqual(a[k], b[k])) return false;
-  return true;
-}
 
 function tombEqual(a: Tombstone | null, b: Tombstone | null): boolean {
   if (a === null || b === null) return a === b;
@@ -134,43 +128,78 @@ export async function mergeBatch(target: MergeTarget, images: readonly Image[], 
       if (hard) newTomb.set(id, st.tombstone);
       return st;
     };
+    /** Rows of the file whose key is in the batch (key columns only; released on return). */
+    const hitRows = async (bytes: Uint8Array): Promise<number[]> => {
+      const keyCols = await readParquetColumns(bytes, keyColumns);
+      const kc = keyColumns.map((k) => keyCols.columns.get(k) ?? []);
+      const hits: number[] = [];
+      for (let r = 0; r < keyCols.numRows; r++) if (ids.has(keyId(kc.map((c) => c[r] ?? null)))) hits.push(r);
+      return hits;
+    };
+    /** Apply the batch to stored row `r` of `data` (in place; `keep[r] = 0` when deleted); 1 if it changed. */
+    const applyRow = (data: ColumnarData, r: number, keep: Uint8Array): number => {
+      const before: StoredRow = {};
+      for (const name of names) before[name] = data.columns.get(name)?.[r] ?? null;
+      const key = keyOfRow(before, keyColumns);
+      const id = keyId(key);
+      matched.add(id);
+      const st = applyAll(id, { row: before, tombstone: oldTomb.get(id) ?? null });
+      const after = st.row ? completeRow(st.row, names, keyColumns, key) : null;
+      if (after === null) {
+        keep[r] = 0;
+        return 1;
+      }
+      // both rows hold exactly `names` (before: read; after: completeRow)
+      let same = true;
+      for (const name of names) if (!cellsEqual(before[name], after[name])) same = false;
+      if (same) return 0;
+      for (const name of names) {
+        let c = data.columns.get(name);
+        if (!c) data.columns.set(name, (c = new Array<Cell>(data.numRows).fill(null)));
+        c[r] = after[name] ?? null;
+      }
+      return 1;
+    };
     try {
       await forEachLimited(cands, 1, async (add) => {
         if (add.deletionVector) throw new Error(`${target.main.location}: file ${add.path} has a deletion vector`);
         const bytes = await target.main.store.read(fileRelPath(add.path));
         if (!bytes) throw new Error(`${target.main.location}: data file ${add.path} is missing`);
-        const keyCols = await readParquetColumns(bytes, keyColumns);
-        const kc = keyColumns.map((k) => keyCols.columns.get(k) ?? []);
-        const hits: number[] = [];
-        for (let r = 0; r < keyCols.numRows; r++) if (ids.has(keyId(kc.map((c) => c[r] ?? null)))) hits.push(r);
+        const hits = await hitRows(bytes);
         if (hits.length === 0) return;
         filesRead++;
+        const file = openParquet(bytes);
+        if (file.numRows <= targetRows) {
+          // Stream the file row group by row group (a rewrite never grows a file, so it stays one
+          // output file): memory is one decoded row group, not the whole file.
+          const out = target.main.openDataFile(mainSnap.fields, stats);
+          let changed = 0;
+          let h = 0;
+          for (const [g0, g1] of file.rowGroups) {
+            const data = await file.read(names, g0, g1);
+            const m = g1 - g0;
+            const keep = new Uint8Array(m).fill(1);
+            while (h < hits.length && hits[h]! < g1) changed += applyRow(data, hits[h++]! - g0, keep);
+            const idx: number[] = [];
+            for (let r = 0; r < m; r++) if (keep[r]) idx.push(r);
+            out.append((name) => {
+              const c = data.columns.get(name);
+              return c ? (i) => c[idx[i]!] : () => null;
+            }, idx.length);
+          }
+          if (changed === 0) return;
+          rowsWritten += changed;
+          removes.push(add);
+          if (out.rows() > 0) written.push(await out.finish());
+          return;
+        }
+        // Larger than an output file (written by another engine): whole file, cut into balanced files.
         // Columnar: rows stay in column arrays; only hit rows become objects.
-        const data = await readParquetColumns(bytes, names);
+        const data = await file.read(names, 0, file.numRows);
         const n = data.numRows;
-        const col = (name: string): Cell[] => {
-          let c = data.columns.get(name);
-          if (!c) data.columns.set(name, (c = new Array<Cell>(n).fill(null)));
-          return c;
-        };
         const keep = new Uint8Array(n).fill(1);
         let changed = 0;
-        for (const r of hits) {
-          const before: StoredRow = {};
-          for (const name of names) before[name] = data.columns.get(name)?.[r] ?? null;
-          const key = keyOfRow(before, keyColumns);
-          const id = keyId(key);
-          matched.add(id);
-          const st = applyAll(id, { row: before, tombstone: oldTomb.get(id) ?? null });
-          const after = st.row ? completeRow(st.row, names, keyColumns, key) : null;
-          if (after === null) {
-            keep[r] = 0;
-            changed++;
-          } else if (!rowsEqual(before, after)) {
-            for (const name of names) col(name)[r] = after[name] ?? null;
-            changed++;
-          }
-        }
+        for (const r of hits) changed += applyRow(data, r, keep);
         if (changed === 0) return;
         rowsWritten += changed;
         removes.push(add);

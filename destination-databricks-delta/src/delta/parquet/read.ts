@@ -64,36 +64,63 @@ export interface ColumnarData {
   columns: Map<string, Cell[]>;
 }
 
-/** Read flat top-level columns (all, or the named ones present in the file). Missing ones are absent from the map. */
-export async function readParquetColumns(bytes: Uint8Array, columns?: readonly string[]): Promise<ColumnarData> {
+/** A parquet file opened once (footer parsed) for reading column ranges, e.g. one row group at a time. */
+export interface OpenedParquet {
+  numRows: number;
+  /** Row ranges `[start, end)` of the row groups, in file order. */
+  rowGroups: [number, number][];
+  read(columns: readonly string[] | undefined, rowStart: number, rowEnd: number): Promise<ColumnarData>;
+}
+
+export function openParquet(bytes: Uint8Array): OpenedParquet {
   const file = toArrayBuffer(bytes);
   const { metadata, decimals } = prepare(file);
   const present = new Set(metadata.schema.slice(1).map((e) => e.name));
-  const wanted = columns ? columns.filter((c) => present.has(c)) : [...present];
   const numRows = Number(metadata.num_rows);
-  const out = new Map<string, Cell[]>();
-  for (const c of wanted) out.set(c, new Array<Cell>(numRows));
-  if (numRows === 0 || wanted.length === 0) return { numRows, columns: out };
-  await parquetRead({
-    file,
-    metadata,
-    columns: wanted,
-    utf8: false,
-    parsers: PARSERS,
-    onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
-      const dst = out.get(columnName);
-      if (!dst) return;
-      const isDec = decimals.has(columnName);
-      for (let i = rowStart, j = 0; i < rowEnd; i++, j++) {
-        let v = columnData[j] as unknown;
-        if (v === undefined) v = null;
-        else if (isDec && v !== null)
-          v = typeof v === "bigint" ? v : v instanceof Uint8Array ? bigintFromBytes(v) : BigInt(v as number);
-        dst[i] = v as Cell;
-      }
-    },
-  });
-  return { numRows, columns: out };
+  const rowGroups: [number, number][] = [];
+  let g0 = 0;
+  for (const rg of metadata.row_groups) {
+    const g1 = g0 + Number(rg.num_rows);
+    rowGroups.push([g0, g1]);
+    g0 = g1;
+  }
+  const read = async (columns: readonly string[] | undefined, rowStart: number, rowEnd: number): Promise<ColumnarData> => {
+    const wanted = columns ? columns.filter((c) => present.has(c)) : [...present];
+    const n = Math.max(0, rowEnd - rowStart);
+    const out = new Map<string, Cell[]>();
+    for (const c of wanted) out.set(c, new Array<Cell>(n));
+    if (n === 0 || wanted.length === 0) return { numRows: n, columns: out };
+    await parquetRead({
+      file,
+      metadata,
+      columns: wanted,
+      rowStart,
+      rowEnd,
+      utf8: false,
+      parsers: PARSERS,
+      onChunk: ({ columnName, columnData, rowStart: cs, rowEnd: ce }) => {
+        const dst = out.get(columnName);
+        if (!dst) return;
+        const isDec = decimals.has(columnName);
+        // chunks are in file rows and may extend past the requested range: clip
+        for (let i = Math.max(cs, rowStart), j = i - cs; i < Math.min(ce, rowEnd); i++, j++) {
+          let v = columnData[j] as unknown;
+          if (v === undefined) v = null;
+          else if (isDec && v !== null)
+            v = typeof v === "bigint" ? v : v instanceof Uint8Array ? bigintFromBytes(v) : BigInt(v as number);
+          dst[i - rowStart] = v as Cell;
+        }
+      },
+    });
+    return { numRows: n, columns: out };
+  };
+  return { numRows, rowGroups, read };
+}
+
+/** Read flat top-level columns (all, or the named ones present in the file). Missing ones are absent from the map. */
+export async function readParquetColumns(bytes: Uint8Array, columns?: readonly string[]): Promise<ColumnarData> {
+  const f = openParquet(bytes);
+  return f.read(columns, 0, f.numRows);
 }
 
 /** Row objects keyed by column name; columns of `names` missing from the file are NULL. */

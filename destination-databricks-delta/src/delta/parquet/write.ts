@@ -5,7 +5,7 @@
  * INT64 TIMESTAMP(MICROS, local); decimal(p,s) INT32 (p<=9) / INT64 (p<=18) / FIXED_LEN_BYTE_ARRAY,
  * always from the exact unscaled bigint.
  */
-import { ByteWriter, parquetWrite } from "hyparquet-writer";
+import { ByteWriter, ParquetWriter, parquetWrite } from "hyparquet-writer";
 import type { Cell, StoredRow } from "../../plan/types.js";
 import type { DeltaField } from "../log/schema.js";
 
@@ -134,4 +134,55 @@ export function writeParquetColumns(
     createdBy: "cdc-delta-connectors (hyparquet-writer)",
   });
   return new Uint8Array(writer.getBuffer());
+}
+
+/**
+ * Row groups of the Delta data files: small enough that a copy-on-write MERGE can read, apply and
+ * rewrite a file one row group at a time (memory bounded by a row group, not by the file).
+ */
+export const DATA_ROW_GROUP_ROWS = 32 * 1024;
+
+/**
+ * Incremental writer: each `append` becomes one row group (of at most `rowGroupSize` rows, split if
+ * longer); `finish` returns the file bytes. Same schema and encoding as `writeParquetColumns`.
+ */
+export class ParquetColumnsWriter {
+  private readonly writer = new ByteWriter();
+  private readonly pq: ParquetWriter;
+  private readonly rowGroupSize: number;
+  private readonly statistics: boolean;
+  rows = 0;
+
+  constructor(
+    private readonly fields: readonly DeltaField[],
+    opts: ParquetWriteOptions = {},
+  ) {
+    this.rowGroupSize = opts.rowGroupSize ?? DATA_ROW_GROUP_ROWS;
+    this.statistics = opts.statistics ?? true;
+    const schema: SchemaElement[] = [{ name: "schema", num_children: fields.length }, ...fields.map(parquetElement)];
+    this.pq = new ParquetWriter({
+      writer: this.writer,
+      schema,
+      statistics: this.statistics,
+      createdBy: "cdc-delta-connectors (hyparquet-writer)",
+    });
+  }
+
+  append(column: (name: string) => (i: number) => Cell | undefined, length: number): void {
+    if (length === 0) return;
+    void this.pq.write({
+      columnData: this.fields.map((f) => ({
+        name: f.name,
+        data: columnValues(f, column(f.name), length) as never,
+        offsetIndex: false,
+      })),
+      rowGroupSize: this.rowGroupSize,
+    });
+    this.rows += length;
+  }
+
+  finish(): Uint8Array {
+    void this.pq.finish();
+    return new Uint8Array(this.writer.getBuffer());
+  }
 }

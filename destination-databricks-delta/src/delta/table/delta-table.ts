@@ -10,7 +10,7 @@ import { assertSupported, mergeProtocol, sameProtocol, UnsupportedTableError } f
 import { type DeltaField, requiredProtocol, sameType, schemaToString, deltaTypeName } from "../log/schema.js";
 import { type Snapshot, loadSnapshot } from "../log/snapshot.js";
 import { readParquetRows } from "../parquet/read.js";
-import { writeParquetColumns } from "../parquet/write.js";
+import { DATA_ROW_GROUP_ROWS, ParquetColumnsWriter, writeParquetColumns } from "../parquet/write.js";
 import type { ObjectStore } from "../store/types.js";
 import { computeStatsColumns } from "./stats.js";
 
@@ -25,6 +25,14 @@ export interface EvolveResult {
   created: boolean;
   added: string[];
   version: number | null;
+}
+
+export interface DataFileWriter {
+  rows(): number;
+  /** One row group: `column(name)(i)` is row i's cell. */
+  append(column: (name: string) => (i: number) => Cell | undefined, length: number): void;
+  /** Write the file (unique name) and describe it as an add action. */
+  finish(): Promise<AddAction>;
 }
 
 export class DeltaTable {
@@ -121,7 +129,45 @@ export class DeltaTable {
     statsColumns: ReadonlySet<string>,
     dataChange = true,
   ): Promise<AddAction> {
-    const bytes = writeParquetColumns(fields, column, length);
+    const bytes = writeParquetColumns(fields, column, length, { rowGroupSize: DATA_ROW_GROUP_ROWS });
+    return this.storeDataFile(bytes, computeStatsColumns(fields, column, length, statsColumns), dataChange);
+  }
+
+  /**
+   * A data file written in pieces (one row group per `append`), for rewrites that stream an old file
+   * row group by row group. The stats columns are kept (small) to compute the add's stats at `finish`.
+   */
+  openDataFile(fields: readonly DeltaField[], statsColumns: ReadonlySet<string>, dataChange = true): DataFileWriter {
+    const w = new ParquetColumnsWriter(fields);
+    const kept = new Map<string, Cell[]>();
+    for (const f of fields) if (statsColumns.has(f.name)) kept.set(f.name, []);
+    return {
+      rows: () => w.rows,
+      append: (column, length) => {
+        for (const [name, dst] of kept) {
+          const get = column(name);
+          for (let i = 0; i < length; i++) dst.push(get(i) ?? null);
+        }
+        w.append(column, length);
+      },
+      finish: async () => {
+        const bytes = w.finish();
+        const n = w.rows;
+        const stats = computeStatsColumns(
+          fields,
+          (name) => {
+            const c = kept.get(name);
+            return c ? (i) => c[i] : () => null;
+          },
+          n,
+          statsColumns,
+        );
+        return this.storeDataFile(bytes, stats, dataChange);
+      },
+    };
+  }
+
+  private async storeDataFile(bytes: Uint8Array, stats: string, dataChange: boolean): Promise<AddAction> {
     const rel = `part-00000-${randomUUID()}-c000.snappy.parquet`;
     await this.store.write(rel, bytes);
     return {
@@ -130,7 +176,7 @@ export class DeltaTable {
       size: bytes.length,
       modificationTime: Date.now(),
       dataChange,
-      stats: computeStatsColumns(fields, column, length, statsColumns),
+      stats,
     };
   }
 
