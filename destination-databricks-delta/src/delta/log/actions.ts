@@ -73,6 +73,20 @@ export type Action =
 export const ENGINE_INFO = "cdc-delta-connectors/destination-databricks-delta";
 
 /** Serialise actions as NDJSON (one action per line, newline-terminated). */
+/** The `remove` that retires a data file (`dataChange: false` for compaction, which rewrites without changing rows). */
+export function removeFileAction(add: AddAction, deletionTimestamp: number, dataChange = true): Action {
+  return {
+    remove: {
+      path: add.path,
+      deletionTimestamp,
+      dataChange,
+      extendedFileMetadata: true,
+      partitionValues: add.partitionValues ?? {},
+      size: add.size,
+    },
+  };
+}
+
 export function serializeActions(actions: readonly Action[]): string {
   let out = "";
   for (const a of actions) {

@@ -4,7 +4,7 @@
  * `dataChange:false` (readers of the change stream see no data change). Automatic when a table has
  * at least `minSmallFiles` small files; callable directly as `optimize`.
  */
-import type { Action, AddAction } from "../log/actions.js";
+import { type Action, type AddAction, removeFileAction } from "../log/actions.js";
 import type { StoredRow } from "../../plan/types.js";
 import { compareKeys } from "../table/cells.js";
 import type { DeltaTable } from "../table/delta-table.js";
@@ -32,16 +32,7 @@ export async function optimize(
       const keyed = rows.map((r) => ({ k: keyOfRow(r, keyColumns), r }));
       keyed.sort((x, y) => compareKeys(x.k, y.k));
       const now = Date.now();
-      const actions: Action[] = small.map((a) => ({
-        remove: {
-          path: a.path,
-          deletionTimestamp: now,
-          dataChange: false,
-          extendedFileMetadata: true,
-          partitionValues: a.partitionValues ?? {},
-          size: a.size,
-        },
-      }));
+      const actions: Action[] = small.map((a) => removeFileAction(a, now, false));
       const stats = new Set([...keyColumns, "_cdc_updated_wall"]);
       for (let i = 0; i < keyed.length; i += opts.targetRows) {
         const add = await table.writeDataFile(

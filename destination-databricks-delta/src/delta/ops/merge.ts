@@ -6,9 +6,9 @@
  * then the main table (a crash leaves a tombstone without its delete, never the reverse). Each table
  * changes in one commit (`remove(old) + add(new)`). A lost race recomputes from the new snapshot.
  */
+import { type Action, type AddAction, removeFileAction } from "../log/actions.js";
 import { applyImage as defaultApply } from "../../plan/apply-image.js";
 import type { Cell, DeleteMode, Image, KeyState, StoredRow, TableSpec, Tombstone } from "../../plan/types.js";
-import type { Action, AddAction } from "../log/actions.js";
 import type { Snapshot } from "../log/snapshot.js";
 import { cellsEqual, compareKeys, keyId } from "../table/cells.js";
 import type { DeltaTable } from "../table/delta-table.js";
@@ -275,19 +275,7 @@ export async function mergeBatch(target: MergeTarget, images: readonly Image[], 
       return { version: mainSnap.version, rowsWritten: 0, filesRead, filesRewritten: 0 };
     }
     const now = Date.now();
-    const actions: Action[] = [
-      ...removes.map((a) => ({
-        remove: {
-          path: a.path,
-          deletionTimestamp: now,
-          dataChange: true,
-          extendedFileMetadata: true,
-          partitionValues: a.partitionValues ?? {},
-          size: a.size,
-        },
-      })),
-      ...written.map((add) => ({ add })),
-    ];
+    const actions: Action[] = [...removes.map((a) => removeFileAction(a, now)), ...written.map((add) => ({ add }))];
     const version = await commitOnce(target.main, mainSnap, "MERGE", async (w) => {
       w.push(...written);
       return actions;

@@ -3,9 +3,9 @@
  * window) are dropped from `<table>__cdc_tombstones` at stream start (destination-delta.md §3 P4),
  * by `pruneTombstone` (plan/apply-image.ts). Files without an expired tombstone are not rewritten.
  */
+import { type Action, type AddAction, removeFileAction } from "../log/actions.js";
 import { pruneTombstone } from "../../plan/apply-image.js";
 import { COL_DELETED_AT, COL_GENERATION_ID, COL_UPDATED_LOGICAL, COL_UPDATED_WALL } from "../../plan/columns.js";
-import type { Action, AddAction } from "../log/actions.js";
 import { readParquetColumns } from "../parquet/read.js";
 import { type DeltaTable, fileRelPath } from "../table/delta-table.js";
 import { rowToTombstone } from "../table/layout.js";
@@ -41,16 +41,7 @@ export async function pruneTombstones(
         }
         if (keep.length === meta.numRows) continue;
         pruned += meta.numRows - keep.length;
-        actions.push({
-          remove: {
-            path: add.path,
-            deletionTimestamp: now,
-            dataChange: true,
-            extendedFileMetadata: true,
-            partitionValues: add.partitionValues ?? {},
-            size: add.size,
-          },
-        });
+        actions.push(removeFileAction(add, now));
         if (keep.length === 0) continue;
         const all = await readParquetColumns(bytes, names);
         const a = await table.writeDataFileColumns(

@@ -4,11 +4,11 @@
  * DATE→TIMESTAMP_NTZ). One commit replaces the schema and rewrites every file; a value that does
  * not cast becomes NULL (counted, returned for a warning), as a non-ANSI CAST would.
  */
+import { type Action, type AddAction, removeFileAction } from "../log/actions.js";
 import { parseJsonLossless, type JsonValue } from "@cdc-delta/shared";
 import { CoercionError, coerceValue } from "../../intake/coerce.js";
 import type { CoerceKind } from "../../plan/type-map.js";
 import type { Cell, ColumnDef, DeltaType } from "../../plan/types.js";
-import type { Action, AddAction } from "../log/actions.js";
 import { mergeProtocol, sameProtocol } from "../log/protocol.js";
 import { type DeltaField, requiredProtocol, schemaToString } from "../log/schema.js";
 import { readParquetColumns } from "../parquet/read.js";
@@ -91,16 +91,7 @@ export async function retypeColumns(
           statsColumns,
         );
         written.push(a);
-        actions.push({
-          remove: {
-            path: add.path,
-            deletionTimestamp: now,
-            dataChange: true,
-            extendedFileMetadata: true,
-            partitionValues: add.partitionValues ?? {},
-            size: add.size,
-          },
-        });
+        actions.push(removeFileAction(add, now));
         actions.push({ add: a });
       }
       return { actions, readsData: true, abandon: () => table.deleteDataFiles(written) };

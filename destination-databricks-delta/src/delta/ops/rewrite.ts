@@ -4,8 +4,8 @@
  * rows only for files with a match); `rewriteActions` writes the changed files' rows (updated,
  * deleted, plus inserts) key-sorted into new files and returns `remove(old) + add(new)`.
  */
+import { type Action, type AddAction, removeFileAction } from "../log/actions.js";
 import type { Cell, StoredRow } from "../../plan/types.js";
-import type { Action, AddAction } from "../log/actions.js";
 import type { DeltaField } from "../log/schema.js";
 import type { Snapshot } from "../log/snapshot.js";
 import { readParquetColumns, readParquetRows } from "../parquet/read.js";
@@ -98,16 +98,7 @@ export async function rewriteActions(
       if (c === undefined) rows.push(r);
       else if (c !== null) rows.push(c);
     });
-    actions.push({
-      remove: {
-        path: lf.add.path,
-        deletionTimestamp: now,
-        dataChange: true,
-        extendedFileMetadata: true,
-        partitionValues: lf.add.partitionValues ?? {},
-        size: lf.add.size,
-      },
-    });
+    actions.push(removeFileAction(lf.add, now));
   }
   if (rows.length > 0) {
     const keyed = rows.map((r) => ({ k: keyOfRow(r, keyColumns), r }));

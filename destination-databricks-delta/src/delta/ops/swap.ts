@@ -4,7 +4,7 @@
  * schema (columns are never dropped). Until that commit the target is untouched; afterwards the temp
  * table is deleted. A crash in between leaves both (a same-generation retry redoes the swap).
  */
-import type { Action } from "../log/actions.js";
+import { type Action, removeFileAction } from "../log/actions.js";
 import { mergeProtocol, sameProtocol } from "../log/protocol.js";
 import { requiredProtocol, schemaToString } from "../log/schema.js";
 import type { ObjectStore } from "../store/types.js";
@@ -44,16 +44,7 @@ export async function swapInTemp(
         actions.push({ metaData: { ...snap.metadata, schemaString: schemaToString(fields) } });
       for (const old of snap.files.values()) {
         if (tempSnap.files.has(old.path)) continue;
-        actions.push({
-          remove: {
-            path: old.path,
-            deletionTimestamp: now,
-            dataChange: true,
-            extendedFileMetadata: true,
-            partitionValues: old.partitionValues ?? {},
-            size: old.size,
-          },
-        });
+        actions.push(removeFileAction(old, now));
       }
       for (const add of tempSnap.files.values()) {
         if (snap.files.has(add.path)) continue;
