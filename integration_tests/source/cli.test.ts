@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FeedBuilder, hlc, hlcText, line } from "../../source-cockroachdb-cdc/src/testing/feed-builder.js";
+import { FeedBuilder, hlc, hlcText, line, handCatalog } from "../../source-cockroachdb-cdc/src/testing/feed-builder.js";
 import { REPO_ROOT } from "../services/endpoints.js";
 
 const MAIN = join(REPO_ROOT, "source-cockroachdb-cdc", "dist", "main.js");
@@ -69,22 +69,7 @@ describe("CLI contract (airbyte-protocol.md §1, §5)", () => {
     const cfg = { storage: { type: "local", path: d } };
     const c = run(["check", ...files({ config: cfg })]);
     expect(c.lines.some((m) => m.type === "LOG" && m.log.level === "WARN" && /no RESOLVED/.test(m.log.message))).toBe(true);
-    const catalog = {
-      streams: [
-        {
-          stream: {
-            name: "orders",
-            json_schema: {
-              type: "object",
-              properties: { id: { type: "integer", "x-cockroachdb": { type: "INT8", family: null } } },
-            },
-            supported_sync_modes: ["incremental"],
-          },
-          sync_mode: "incremental",
-          destination_sync_mode: "append",
-        },
-      ],
-    };
+    const catalog = handCatalog();
     const r = run(["read", ...files({ config: cfg, catalog })]);
     expect(r.code).toBe(0);
     expect(r.lines.some((m) => m.type === "LOG" && /no RESOLVED file yet/.test(m.log.message))).toBe(true);
@@ -96,42 +81,12 @@ describe("CLI contract (airbyte-protocol.md §1, §5)", () => {
       "read",
       ...files({
         config: cfg,
-        catalog: {
-          streams: [
-            {
-              stream: {
-                name: "orders",
-                json_schema: {
-                  type: "object",
-                  properties: { id: { type: "integer", "x-cockroachdb": { type: "INT8", family: null } } },
-                },
-                supported_sync_modes: ["incremental"],
-              },
-              sync_mode: "sideways",
-              destination_sync_mode: "append",
-            },
-          ],
-        },
+        catalog: handCatalog({ syncMode: "sideways" }),
       }),
     ]);
     expect(badMode.code).not.toBe(0);
     expect(badMode.lines.at(-1).trace.error.failure_type).toBe("config_error");
-    const catalog = {
-      streams: [
-        {
-          stream: {
-            name: "orders",
-            json_schema: {
-              type: "object",
-              properties: { id: { type: "integer", "x-cockroachdb": { type: "INT8", family: null } } },
-            },
-            supported_sync_modes: ["incremental"],
-          },
-          sync_mode: "incremental",
-          destination_sync_mode: "append",
-        },
-      ],
-    };
+    const catalog = handCatalog();
     const badState = run(["read", ...files({ config: cfg, catalog, state: [{ type: "GLOBAL", global: {} }] })]);
     expect(badState.code).toBe(1);
     expect(badState.lines.at(-1).trace.error).toMatchObject({
@@ -174,23 +129,7 @@ describe("CLI contract (airbyte-protocol.md §1, §5)", () => {
       fb.data(hlc(f), "orders", lines);
       fb.resolved(hlc(f));
     }
-    const catalog = {
-      streams: [
-        {
-          stream: {
-            name: "orders",
-            json_schema: {
-              type: "object",
-              properties: { id: { type: "integer", "x-cockroachdb": { type: "INT8", family: null } } },
-            },
-            supported_sync_modes: ["incremental"],
-            source_defined_primary_key: [["id"]],
-          },
-          sync_mode: "incremental",
-          destination_sync_mode: "append",
-        },
-      ],
-    };
+    const catalog = handCatalog({ primaryKey: ["id"] });
     const child = spawn(
       process.execPath,
       [MAIN, "read", ...files({ config: { storage: { type: "local", path: d }, max_window_bytes: 1 }, catalog })],

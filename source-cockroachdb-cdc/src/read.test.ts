@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FeedBuilder, hlc, hlcText, line } from "./testing/feed-builder.js";
+import { FeedBuilder, hlc, hlcText, line, handCatalog } from "./testing/feed-builder.js";
 import { catalogFor, configFor, lastStates, records, runRead, states } from "./testing/run.js";
 
 const dirs: string[] = [];
@@ -338,22 +338,7 @@ describe("read: bad input", () => {
     b.resolved(hlc(5));
     const config = configFor(dir);
     const catalog = await catalogFor(config).catch(() => undefined);
-    const cat = catalog ?? {
-      streams: [
-        {
-          stream: {
-            name: "orders",
-            json_schema: {
-              type: "object",
-              properties: { id: { type: "integer", "x-cockroachdb": { type: "INT8", family: null } } },
-            },
-            supported_sync_modes: ["incremental"],
-          },
-          sync_mode: "incremental",
-          destination_sync_mode: "append",
-        },
-      ],
-    };
+    const cat = catalog ?? handCatalog();
     await expect(runRead(config, cat as never)).rejects.toMatchObject({
       failureType: "config_error",
       message: expect.stringMatching(/is empty \(0 bytes\)/),
@@ -367,23 +352,7 @@ describe("read: bad input", () => {
     b.data(hlc(3), "orders", [row(2, "b", 3), '{"after": {"id": 3,']);
     b.resolved(hlc(5));
     const config = configFor(dir, { max_window_bytes: 1 });
-    const catalog = {
-      streams: [
-        {
-          stream: {
-            name: "orders",
-            json_schema: {
-              type: "object",
-              properties: { id: { type: "integer", "x-cockroachdb": { type: "INT8", family: null } } },
-            },
-            supported_sync_modes: ["incremental"],
-            source_defined_primary_key: [["id"]],
-          },
-          sync_mode: "incremental",
-          destination_sync_mode: "append",
-        },
-      ],
-    } as never;
+    const catalog = handCatalog({ primaryKey: ["id"] }) as never;
     const seen: unknown[] = [];
     const { read } = await import("./read.js");
     const { silentLogger } = await import("@cdc-delta/shared");

@@ -61,3 +61,20 @@ export class FeedBuilder {
     return this.write(`${this.folder(ts)}${formatTs33(ts)}.RESOLVED`, `{"resolved":"${formatHlc(ts)}"}`);
   }
 }
+
+/**
+ * A configured catalog for a hand-made feed: one stream whose `id` property is annotated the way
+ * discover annotates it (the source refuses streams without `x-cockroachdb` annotations).
+ */
+export function handCatalog(options: { name?: string; syncMode?: string; primaryKey?: string[] } = {}) {
+  const stream: Record<string, unknown> = {
+    name: options.name ?? "orders",
+    json_schema: {
+      type: "object",
+      properties: { id: { type: "integer", "x-cockroachdb": { type: "INT8", family: null } } },
+    },
+    supported_sync_modes: ["incremental"],
+  };
+  if (options.primaryKey) stream.source_defined_primary_key = options.primaryKey.map((k) => [k]);
+  return { streams: [{ stream, sync_mode: options.syncMode ?? "incremental", destination_sync_mode: "append" }] };
+}
