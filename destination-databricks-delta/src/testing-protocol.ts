@@ -2,11 +2,12 @@
  * Test helpers for the write loop: catalogs, protocol lines, and a runner around `runCommand` that
  * captures stdout and validates every printed line against the official protocol schema (ajv).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { type AirbyteMessage, type ConfiguredAirbyteCatalog, parseJsonLossless, runCommand } from "@cdc-delta/shared";
+import { officialValidators } from "@cdc-delta/shared/testing";
 import { makeDestinationDefinition } from "./definition.js";
 import type { DestinationBackend } from "./plan/types.js";
 
@@ -121,23 +122,6 @@ export function stateLine(stream: string, position: number, recordCount?: number
   return JSON.stringify({ type: "STATE", state });
 }
 
-// ── ajv validation against the official schema ─────────────────────────────────────────────────
-let validator: (((v: unknown) => boolean) & { errors?: unknown }) | undefined;
-
-async function getValidator() {
-  if (validator) return validator;
-  const { default: Ajv } = await import("ajv");
-  const { default: addFormats } = await import("ajv-formats");
-  const schema = JSON.parse(readFileSync("/work/shared/airbyte-protocol/airbyte_protocol.derived.json", "utf8"));
-  const ajv = new (Ajv as unknown as new (o: object) => { compile: (s: object) => typeof validator })({
-    strict: false,
-    allErrors: true,
-  });
-  (addFormats as unknown as (a: unknown) => void)(ajv);
-  validator = ajv.compile({ ...schema, $ref: "#/definitions/AirbyteMessage" }) as typeof validator;
-  return validator as NonNullable<typeof validator>;
-}
-
 export interface WriteRun {
   code: number;
   lines: string[];
@@ -180,7 +164,7 @@ export async function runWrite(
     .join("")
     .split("\n")
     .filter((l) => l.length > 0);
-  const validate = await getValidator();
+  const validate = officialValidators().message;
   const invalid: string[] = [];
   for (const l of lines) if (!validate(JSON.parse(l))) invalid.push(`${l}: ${JSON.stringify(validate.errors)}`);
   const messages = lines.map((l) => parseJsonLossless(l) as unknown as AirbyteMessage);

@@ -4,10 +4,11 @@
  * window by window; resuming from every emitted state gives exactly one full read.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseJsonLossless } from "@cdc-delta/shared";
+import { officialValidators } from "@cdc-delta/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateChangefeed, loadManifest, type Manifest, readTruth } from "../emulator/index.js";
 import { isServiceUp, readEndpoints, REPO_ROOT } from "../services/endpoints.js";
@@ -22,13 +23,7 @@ let validate: ((v: unknown) => boolean) & { errors?: unknown };
 
 beforeAll(async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run \`npx tsc -b source-cockroachdb-cdc\` first`);
-  const { default: Ajv } = await import("ajv");
-  const { default: addFormats } = await import("ajv-formats");
-  const schemaPath = join(REPO_ROOT, "..", "shared", "airbyte-protocol", "airbyte_protocol.derived.json");
-  const schema = JSON.parse(readFileSync(schemaPath, "utf8"));
-  const ajv = new (Ajv as any)({ strict: false, allErrors: true });
-  (addFormats as any)(ajv);
-  validate = ajv.compile({ ...schema, $ref: "#/definitions/AirbyteMessage" });
+  validate = officialValidators().message;
 });
 
 let n = 0;
