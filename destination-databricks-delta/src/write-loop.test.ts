@@ -27,7 +27,7 @@ async function collect(it: AsyncIterable<AirbyteMessage>): Promise<AirbyteMessag
   return out;
 }
 
-const pos = (m: AirbyteMessage) => (m.state?.stream?.stream_state as { position: number }).position;
+const pos = (m: AirbyteMessage) => (m.state!.stream!.stream_state as { position: number }).position;
 
 describe("write loop", () => {
   it("invariant 2: a STATE is never echoed before every earlier record of its stream is committed", async () => {
