@@ -80,18 +80,30 @@ start_azurite() {
     --location "$DATA/azurite" "${dbg[@]}" --skipApiVersionCheck --disableProductStyleUrl
 }
 
+# PostgreSQL runs as the postgres user when we are root. It cannot reach a repo inside a private
+# (mode 700) folder such as `mktemp -d` makes; its data, socket and log then live in a /tmp folder
+# of their own, keyed by the repo path.
+PG_HOME="$SVC"
+if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$REPO" 2>/dev/null; then
+  PG_HOME="/tmp/cdc-postgres-$(printf '%s' "$REPO" | md5sum | cut -c1-12)"
+fi
+PG_DATA="$PG_HOME/data/postgres"; PG_SOCK="$PG_HOME/run/pg-socket"; PG_LOG="$PG_HOME/logs/postgres.log"
+
 start_postgres() {
-  local bin pgdata="$DATA/postgres" sock="$RUN/pg-socket"
+  local bin pgdata="$PG_DATA" sock="$PG_SOCK"
   bin=$(pg_bindir); [[ -x "$bin/postgres" ]] || { log "postgres: no server binaries (run .ci/install.sh)"; return 1; }
-  mkdir -p "$pgdata" "$sock"
-  if [[ $(id -u) -eq 0 ]]; then chown postgres: "$pgdata" "$sock"; chown postgres: "$LOGS"/postgres.log 2>/dev/null || true; fi
+  mkdir -p "$pgdata" "$sock" "$(dirname "$PG_LOG")"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown postgres: "$pgdata" "$sock"; chown postgres: "$PG_LOG" 2>/dev/null || true
+    [[ "$PG_HOME" == "$SVC" ]] || chown -R postgres: "$PG_HOME"
+  fi
   chmod 700 "$pgdata"
   if [[ ! -f "$pgdata/PG_VERSION" ]]; then
-    as_pg "$bin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >>"$LOGS/postgres.log" 2>&1 \
-      || as_pg "$bin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --no-locale >>"$LOGS/postgres.log" 2>&1
+    as_pg "$bin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >>"$PG_LOG" 2>&1 \
+      || as_pg "$bin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --no-locale >>"$PG_LOG" 2>&1
   fi
-  touch "$LOGS/postgres.log"; [[ $(id -u) -eq 0 ]] && chown postgres: "$LOGS/postgres.log"
-  as_pg "$bin/pg_ctl" -D "$pgdata" -l "$LOGS/postgres.log" -w -t 60 \
+  touch "$PG_LOG"; [[ $(id -u) -eq 0 ]] && chown postgres: "$PG_LOG"
+  as_pg "$bin/pg_ctl" -D "$pgdata" -l "$PG_LOG" -w -t 60 \
     -o "-p $POSTGRES_PORT -c listen_addresses=$HOST -k $sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null 9>&-
   head -n 1 "$pgdata/postmaster.pid" > "$(pidfile postgres)"
   as_pg "$bin/psql" -h "$HOST" -p "$POSTGRES_PORT" -U postgres -d postgres -tAc "select 1 from pg_database where datname='cdc'" | grep -q 1 \
@@ -148,8 +160,8 @@ start_sparkThrift() {
 
 stop_postgres() {
   local bin; bin=$(pg_bindir)
-  if [[ -f "$DATA/postgres/postmaster.pid" ]]; then
-    as_pg "$bin/pg_ctl" -D "$DATA/postgres" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  if [[ -f "$PG_DATA/postmaster.pid" ]]; then
+    as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 || true
   fi
   rm -f "$(pidfile postgres)"
 }
@@ -203,7 +215,7 @@ entry() { # entry <svc>: the JSON object for one service
 EOF
     ;;
     postgres) cat <<EOF
-{"host":"$HOST","port":$p,"user":"postgres","password":"","database":"cdc","url":"postgres://postgres@$HOST:$p/cdc","socketDir":$(json_str "$RUN/pg-socket")}
+{"host":"$HOST","port":$p,"user":"postgres","password":"","database":"cdc","url":"postgres://postgres@$HOST:$p/cdc","socketDir":$(json_str "$PG_SOCK")}
 EOF
     ;;
     moto) cat <<EOF
