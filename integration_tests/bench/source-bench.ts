@@ -174,14 +174,14 @@ async function sourceRead(
   let carry: Buffer = Buffer.alloc(0);
   let stderr = "";
   const needle = Buffer.from('\n{"type":"RECORD"');
+  const count = (buf: Buffer) => {
+    for (let i = buf.indexOf(needle); i >= 0; i = buf.indexOf(needle, i + needle.length)) records++;
+  };
+  // Counted in place (no copy of the stream): only a match straddling two chunks needs the joint bytes.
   child.stdout.on("data", (chunk: Buffer) => {
-    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-    let i = buf.indexOf(needle);
-    while (i >= 0) {
-      records++;
-      i = buf.indexOf(needle, i + needle.length);
-    }
-    carry = buf.subarray(Math.max(0, buf.length - needle.length + 1));
+    if (carry.length) count(Buffer.concat([carry, chunk.subarray(0, needle.length - 1)]));
+    count(chunk);
+    carry = Buffer.from(chunk.subarray(Math.max(0, chunk.length - needle.length + 1)));
   });
   child.stderr.on("data", (c: Buffer) => {
     stderr += c.toString();

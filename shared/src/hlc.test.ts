@@ -1,6 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compareHlc, formatHlc, formatTs33, hlcGe, hlcGt, hlcUtcDateParts, parseHlc, parseTs33 } from "./hlc.js";
+import {
+  compareHlc,
+  formatHlc,
+  formatTs33,
+  hlcGe,
+  hlcGt,
+  hlcSortKey,
+  hlcSortKeyOf,
+  hlcUtcDateParts,
+  parseHlc,
+  parseTs33,
+  tryParseHlc,
+} from "./hlc.js";
 
 describe("HLC", () => {
   it("parses the documented example exactly (wall beyond 2^53)", () => {
@@ -55,6 +67,55 @@ describe("HLC", () => {
         expect(parseHlc(formatHlc(a))).toEqual(a);
         expect(parseTs33(formatTs33(a))).toEqual(a);
         expect(Math.sign(compareHlc(a, b))).toBe(Math.sign(formatTs33(a).localeCompare(formatTs33(b))));
+      }),
+    );
+  });
+
+  it("property: sort keys order exactly like compareHlc, over the whole int64 wall range", () => {
+    const hlcArb = fc.record({
+      wall: fc.oneof(fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }), fc.bigInt({ min: 0n, max: 10n ** 12n })),
+      logical: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    });
+    fc.assert(
+      fc.property(hlcArb, hlcArb, (a, b) => {
+        const ka = hlcSortKey(formatHlc(a));
+        const kb = hlcSortKey(formatHlc(b));
+        expect(ka).toBe(hlcSortKeyOf(a));
+        expect(ka).toHaveLength(30);
+        expect(parseHlc(ka as string)).toEqual(a);
+        const textOrder = (ka as string) < (kb as string) ? -1 : (ka as string) > (kb as string) ? 1 : 0;
+        expect(textOrder).toBe(Math.sign(compareHlc(a, b)));
+      }),
+    );
+  });
+
+  it("sort keys accept exactly the HLC grammar: the text itself for 19-digit walls, nothing beyond int64", () => {
+    const canonical = "1741944413589793238.0000000003";
+    expect(hlcSortKey(canonical)).toBe(canonical);
+    expect(hlcSortKey("9223372036854775807.0000000000")).toBe("9223372036854775807.0000000000");
+    expect(hlcSortKey("12.0000000001")).toBe("0000000000000000012.0000000001");
+    for (const bad of [
+      "9223372036854775808.0000000000",
+      "99999999999999999999.0000000000",
+      "1.5",
+      "1741944413589793238",
+      "",
+      ".0000000000",
+      "17419444135897932a8.0000000003",
+      "1741944413589793238.000000000x",
+      "-1.0000000000",
+    ]) {
+      expect(hlcSortKey(bad), bad).toBeUndefined();
+    }
+    fc.assert(
+      fc.property(fc.stringMatching(/^[0-9.x-]{0,32}$/), (s) => {
+        let valid: boolean;
+        try {
+          valid = tryParseHlc(s) !== undefined;
+        } catch {
+          valid = false; // int64 overflow
+        }
+        expect(hlcSortKey(s) !== undefined).toBe(valid);
       }),
     );
   });

@@ -11,6 +11,9 @@ export interface Hlc {
 const HLC_TEXT = /^(\d{1,19})\.(\d{10})$/;
 const TS33 = /^\d{33}$/;
 const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MAX_TEXT = INT64_MAX.toString();
+/** Every 19-digit wall starting with 0-8 is within int64. */
+const INT64_MAX_KEY_PREFIX = "9";
 
 export class HlcFormatError extends Error {
   constructor(message: string) {
@@ -38,6 +41,29 @@ export function formatHlc(hlc: Hlc): string {
 export function compareHlc(a: Hlc, b: Hlc): number {
   if (a.wall !== b.wall) return a.wall < b.wall ? -1 : 1;
   return a.logical === b.logical ? 0 : a.logical < b.logical ? -1 : 1;
+}
+
+/**
+ * A fixed-width text form of an HLC (19-digit zero-padded wall, `.`, 10-digit logical) whose plain
+ * string order is the HLC order. For the usual 19-digit walls it is the changefeed text itself, so
+ * hot paths sort and compare rows by their `updated` string without allocating a parsed Hlc.
+ * Returns undefined for text that `tryParseHlc` rejects (same grammar, int64 bound included).
+ */
+export function hlcSortKey(text: string): string | undefined {
+  const dot = text.length - 11;
+  if (dot < 1 || dot > 19 || text.charCodeAt(dot) !== 46) return undefined;
+  for (let i = 0; i < text.length; i++) {
+    if (i === dot) continue;
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  if (dot < 19) return "0".repeat(19 - dot) + text;
+  return text <= INT64_MAX_KEY_PREFIX || text.slice(0, 19) <= INT64_MAX_TEXT ? text : undefined;
+}
+
+/** hlcSortKey of a parsed HLC. */
+export function hlcSortKeyOf(hlc: Hlc): string {
+  return `${String(hlc.wall).padStart(19, "0")}.${String(hlc.logical).padStart(10, "0")}`;
 }
 
 /** `ge` of the merge guard: a is at least as new as b. */

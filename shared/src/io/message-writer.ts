@@ -28,9 +28,9 @@ export class MessageWriter {
   write(message: AirbyteMessage): Promise<void> | undefined {
     if (this.closed) return undefined;
     const pre = (message as { [SERIALIZED_LINE]?: string })[SERIALIZED_LINE];
-    const line = pre !== undefined ? `${pre}\n` : `${stringifyJsonLossless(this.scrub(message))}\n`;
+    const line = pre !== undefined ? pre : stringifyJsonLossless(this.scrub(message));
     this.chunks.push(line);
-    this.size += line.length;
+    this.size += line.length + 1;
     this.messagesWritten++;
     if (this.size >= FLUSH_BYTES) return this.flush();
     if (!this.flushScheduled) {
@@ -46,7 +46,8 @@ export class MessageWriter {
   /** Push everything queued to the pipe; resolves once the pipe accepted it (drain). */
   flush(): Promise<void> | undefined {
     if (this.size > 0 && !this.closed) {
-      const data = this.chunks.join("");
+      this.chunks.push("");
+      const data = this.chunks.join("\n");
       this.chunks = [];
       this.size = 0;
       const accepted = this.out.write(data);

@@ -46,13 +46,22 @@ export function rawRecordMessage(
   dataJson: string,
   emittedAt: number = Date.now(),
 ): AirbyteMessage {
+  return rawRecordFactory(stream, namespace)(dataJson, emittedAt);
+}
+
+/** rawRecordMessage for one stream, with the stream's part of the line serialized once. */
+export function rawRecordFactory(
+  stream: string,
+  namespace: string | null | undefined,
+): (dataJson: string, emittedAt: number) => AirbyteMessage {
   const ns = namespace ? `"namespace":${JSON.stringify(namespace)},` : "";
-  const line = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},${ns}"data":${dataJson},"emitted_at":${emittedAt}}}`;
-  return {
-    type: "RECORD",
-    record: new RawRecord(stream, namespace, emittedAt, dataJson),
-    [SERIALIZED_LINE]: line,
-  } as unknown as AirbyteMessage;
+  const head = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},${ns}"data":`;
+  return (dataJson, emittedAt) =>
+    ({
+      type: "RECORD",
+      record: new RawRecord(stream, namespace, emittedAt, dataJson),
+      [SERIALIZED_LINE]: `${head}${dataJson},"emitted_at":${emittedAt}}}`,
+    }) as unknown as AirbyteMessage;
 }
 
 /** The `record` of a rawRecordMessage: `data` is parsed from the exact text on first access. */

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { isLosslessNumber, stringifyJsonLossless } from "@cdc-delta/shared";
+import { isLosslessNumber, LosslessNumber, stringifyJsonLossless } from "@cdc-delta/shared";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decompressStream } from "./compression.js";
@@ -92,6 +92,17 @@ describe("JSON fast path (exact `after` text sliced from the line)", () => {
       '{"key": 5, "note": "a \\"key\\": [1] \\"updated\\":", "doc": {"key": [2], "updated": 1}, "big": 9007199254740993, "d": 48.10}',
     );
     expect(r?.updated).toBe("1741944413589793238.0000000003");
+  });
+  it("single-integer keys beyond 2^53 are exact (INT8 min/max, spaces), other keys keep the general re-read", async () => {
+    const { fastWrapped } = await import("./json.js");
+    const at = (key: string) =>
+      fastWrapped(`{"after": {"v": 1}, "key": ${key}, "updated": "1741944413589793238.0000000003"}`, () => "x", 1)?.key;
+    expect(at("[9007199254740993]")).toEqual([9007199254740993n]);
+    expect(at("[ -9223372036854775808 ]")).toEqual([-9223372036854775808n]);
+    expect(at("[9223372036854775807]")).toEqual([9223372036854775807n]);
+    expect(at("[12]")).toEqual([12]);
+    expect(at("[1e300]")).toEqual([new LosslessNumber("1e300")]);
+    expect(at('[9007199254740993, "a"]')).toEqual([9007199254740993n, "a"]);
   });
   it("lines with `before` (diff) or other shapes take the general path", async () => {
     const { fastWrapped } = await import("./json.js");

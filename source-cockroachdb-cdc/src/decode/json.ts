@@ -31,6 +31,38 @@ export interface RawChange {
   line: number;
 }
 
+/**
+ * A decoded row, allocated with the window's fields (window/order.ts `Change`) already present and
+ * unset: the window driver fills them in place, so each row is one object of one shape from decoding
+ * to emission (rows are held until their window is sorted: fewer, stable objects mean less GC work).
+ */
+export function rawChange(
+  updated: string,
+  key: JsonValue[],
+  after: JsonObject | null,
+  afterText: string | undefined,
+  encoded: boolean | undefined,
+  line: number,
+): RawChange {
+  const row = {
+    hlcKey: "",
+    updated,
+    key,
+    family: null,
+    schemaId: 0,
+    after,
+    afterText,
+    missingPk: undefined,
+    encoded,
+    fileOrder: 0,
+    line,
+  };
+  return row;
+}
+
+/** `[<integer>]`: the usual single-column INT8 key, read exactly without a tokenizer pass. */
+const ONE_INTEGER_KEY = /^\[\s*(-?\d+)\s*\]$/;
+
 const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 const SENTINEL = "\ue000#";
 const SENTINEL_CHAR = "\ue000";
@@ -106,7 +138,7 @@ export function toRawChange(v: JsonValue, where: () => string, line: number): Ra
   const after = o.after;
   if (after !== null && (typeof after !== "object" || Array.isArray(after)))
     throw configError(`${where()}: "after" is neither an object nor null`);
-  return { updated, key: key as JsonValue[], after: after as JsonObject | null, line };
+  return rawChange(updated, key as JsonValue[], after as JsonObject | null, undefined, undefined, line);
 }
 
 const AFTER_PREFIX = '{"after":';
@@ -162,22 +194,27 @@ export function fastWrapped(text: string, where: () => string, line: number): Ra
     // Re-read the key exactly: its text is the array value after `"key":` (scanned, strings respected).
     const keyEnd = valueEnd(text, k + 6);
     if (keyEnd < 0) return undefined;
-    try {
-      const exact = parseLine(text.slice(k + 6, keyEnd));
-      if (!Array.isArray(exact) || exact.length !== key.length) return undefined;
-      key = exact as JsonValue[];
-    } catch {
-      return undefined;
+    const one = key.length === 1 ? ONE_INTEGER_KEY.exec(text.slice(k + 6, keyEnd).trim()) : null;
+    if (one) key = [BigInt(one[1] as string)];
+    else {
+      try {
+        const exact = parseLine(text.slice(k + 6, keyEnd));
+        if (!Array.isArray(exact) || exact.length !== key.length) return undefined;
+        key = exact as JsonValue[];
+      } catch {
+        return undefined;
+      }
     }
   }
   void where;
-  return {
-    updated: o.updated,
+  return rawChange(
+    o.updated,
     key,
-    after: after as JsonObject | null,
-    afterText: after !== null ? text.slice(AFTER_PREFIX.length, e).trim() : undefined,
+    after as JsonObject | null,
+    after !== null ? text.slice(AFTER_PREFIX.length, e).trim() : undefined,
+    undefined,
     line,
-  };
+  );
 }
 
 const noWhere = (): string => "";

@@ -14,7 +14,7 @@ import {
 } from "@cdc-delta/shared";
 import { parquetMetadata, parquetRead } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
-import { parseLine, type RawChange } from "./json.js";
+import { parseLine, type RawChange, rawChange } from "./json.js";
 
 export interface ParquetDecodeOptions {
   /** Primary key columns in ordinal order: Parquet files carry no key metadata. */
@@ -325,7 +325,7 @@ export async function* readParquet(bytes: Uint8Array, name: string, options: Par
       const ev = evRaw instanceof Uint8Array ? utf8.decode(evRaw) : evRaw;
       const key = pkValues.map((values, i) => convertDeep(values[r], pkConvs[i] as Conv));
       if (ev === "d") {
-        out.push({ updated, key, after: null, line: r + 1 });
+        out.push(rawChange(updated, key, null, undefined, undefined, r + 1));
         continue;
       }
       // The row as exact JSON text (values already in their emitted form: base64 BYTES, decimal text,
@@ -335,7 +335,7 @@ export async function* readParquet(bytes: Uint8Array, name: string, options: Par
       for (let i = 0; i < nCols; i++)
         parts[i] = `${i ? "" : "{"}${names[i]}:${valueText(convertDeep((dataValues[i] as unknown[])[r], colConvs[i] as Conv))}`;
       parts[nCols - 1] += "}";
-      out.push({ updated, key, after: structure, afterText: parts.join(","), line: r + 1, encoded: true });
+      out.push(rawChange(updated, key, structure, parts.join(","), true, r + 1));
     }
     // Converted values are released while the rest of the file is still being converted.
     for (const values of columnValues.values()) values.fill(undefined, start, end);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { once } from "node:events";
-import { type JsonObject, type JsonValue, parseHlc, stringifyJsonLossless } from "@cdc-delta/shared";
+import { hlcSortKey, type JsonObject, type JsonValue, stringifyJsonLossless } from "@cdc-delta/shared";
 import { parseLine } from "../decode/json.js";
 import { type Change, compareChanges } from "./order.js";
 
@@ -48,7 +48,7 @@ function decode(line: string): Change {
     boolean,
   ];
   const c: Change = {
-    hlc: parseHlc(updated),
+    hlcKey: hlcSortKey(updated) as string, // spilled runs hold only validated HLC texts
     updated,
     key,
     family,

@@ -30,14 +30,20 @@ export interface Fragment {
 
 /** Record data text for an upsert carried as exact text: missing PK columns, the row, the `_cdc_*` fields. */
 function upsertText(c: Change): string {
-  const inner = (c.afterText as string).slice(1, -1).trim();
+  const text = c.afterText as string;
+  const tail = `"_cdc_op":"upsert","_cdc_updated":"${c.updated}","_cdc_family":${c.family === null ? "null" : JSON.stringify(c.family)}}`;
+  // Usual case: a non-empty object text ending in `<value>}`: append the fields in place.
+  const last = text.charCodeAt(text.length - 2);
+  if (!c.missingPk && last !== 123 && last !== 32 && last !== 10 && last !== 9 && last !== 13)
+    return `${text.slice(0, -1)},${tail}`;
+  const inner = text.slice(1, -1).trim();
   let head = "";
   if (c.missingPk) {
     // Missing PK values come from `key`, in PK ordinal order.
     head = c.missingPk.map((k) => `${JSON.stringify(k)}:${stringifyJsonLossless(c.key[pkIndex(c, k)] ?? null)}`).join(",");
   }
   const body = head && inner ? `${head},${inner}` : head || inner;
-  return `{${body}${body ? "," : ""}"_cdc_op":"upsert","_cdc_updated":"${c.updated}","_cdc_family":${c.family === null ? "null" : JSON.stringify(c.family)}}`;
+  return `{${body}${body ? "," : ""}${tail}`;
 }
 
 let currentPk: string[] | undefined;
@@ -157,7 +163,7 @@ export async function* fragments(
   };
   for await (const changes of sorted)
     for (const c of changes) {
-      if (prev && prev.hlc.wall === c.hlc.wall && prev.hlc.logical === c.hlc.logical && compareKeys(prev.key, c.key) === 0) {
+      if (prev && prev.hlcKey === c.hlcKey && compareKeys(prev.key, c.key) === 0) {
         if (prev.family === c.family) {
           stats.duplicates++;
           const payload = (x: Change) => x.afterText ?? stringifyJsonLossless(x.after);

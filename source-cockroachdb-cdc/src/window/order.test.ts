@@ -1,4 +1,4 @@
-import { formatHlc, silentLogger, stringifyJsonLossless } from "@cdc-delta/shared";
+import { formatHlc, hlcSortKeyOf, silentLogger, stringifyJsonLossless } from "@cdc-delta/shared";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { WindowBuffer } from "./buffer.js";
@@ -27,7 +27,7 @@ function toChanges(
   return xs.map((x, i) => {
     const hlc = { wall: 1741944400000000000n + x.wall, logical: x.logical };
     return {
-      hlc,
+      hlcKey: hlcSortKeyOf(hlc),
       updated: formatHlc(hlc),
       key: [x.key],
       family: x.family,

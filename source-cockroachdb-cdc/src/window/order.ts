@@ -2,10 +2,11 @@
  * The total order of a window's changes: (HLC, key, family), then schema id descending (so that of
  * copies differing only in schema id the first, i.e. the highest, wins), then input position.
  */
-import { compareHlc, type Hlc, isLosslessNumber, type JsonObject, type JsonValue, numberText } from "@cdc-delta/shared";
+import { isLosslessNumber, type JsonObject, type JsonValue, numberText } from "@cdc-delta/shared";
 
 export interface Change {
-  hlc: Hlc;
+  /** hlcSortKey of `updated`: fixed-width text whose string order is the HLC order. */
+  hlcKey: string;
   /** The HLC text exactly as the changefeed wrote it (emitted verbatim as `_cdc_updated`). */
   updated: string;
   key: JsonValue[];
@@ -89,12 +90,17 @@ export function compareFamily(a: string | null, b: string | null): number {
   return a < b ? -1 : 1;
 }
 
+/** A fragment's identity: HLC (as its sort key), key, family. */
+export interface Position {
+  hlcKey: string;
+  key: JsonValue[];
+  family: string | null;
+}
+
 /** (HLC, key, family): the emission order and the identity of a fragment. */
-export function comparePosition(
-  a: { hlc: Hlc; key: JsonValue[]; family: string | null },
-  b: { hlc: Hlc; key: JsonValue[]; family: string | null },
-): number {
-  return compareHlc(a.hlc, b.hlc) || compareKeys(a.key, b.key) || compareFamily(a.family, b.family);
+export function comparePosition(a: Position, b: Position): number {
+  if (a.hlcKey !== b.hlcKey) return a.hlcKey < b.hlcKey ? -1 : 1;
+  return compareKeys(a.key, b.key) || compareFamily(a.family, b.family);
 }
 
 /** Full sort order: position, then higher schema id first, then input order. */
