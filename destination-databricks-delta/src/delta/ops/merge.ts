@@ -10,13 +10,14 @@ import { type Action, type AddAction, removeFileAction } from "../log/actions.js
 import { applyImage as defaultApply } from "../../plan/apply-image.js";
 import type { Cell, DeleteMode, Image, KeyState, StoredRow, TableSpec, Tombstone } from "../../plan/types.js";
 import type { Snapshot } from "../log/snapshot.js";
-import { cellsEqual, compareKeys, keyId } from "../table/cells.js";
+import { cellsEqual } from "../table/cells.js";
 import type { DeltaTable } from "../table/delta-table.js";
 import { rowToTombstone, statsColumnsOf, tombstoneSpec, tombstoneToRow } from "../table/layout.js";
-import { type ColumnarData, openParquet, readParquetColumns } from "../parquet/read.js";
+import { type ColumnarData, type OpenedParquet, openParquet } from "../parquet/read.js";
 import { fileRelPath } from "../table/delta-table.js";
 import { candidateFiles } from "../table/prune.js";
-import { type KeyedRead, forEachLimited, keyOfRow, readByKeys, rewriteActions, writeSorted } from "./rewrite.js";
+import { BatchKeys } from "./batch-keys.js";
+import { type KeyedRead, forEachLimited, readByKeys, rewriteActions, writeSorted } from "./rewrite.js";
 
 export type ApplyImageFn = (state: KeyState, image: Image, deleteMode: DeleteMode, table?: TableSpec) => KeyState;
 
@@ -64,29 +65,28 @@ function completeRow(row: StoredRow, names: readonly string[], keyColumns: reado
   return out;
 }
 
+/** Remove the rows with `keep[r] = 0` from every column, in place; returns the rows left. */
+function dropDeleted(data: ColumnarData, keep: Uint8Array): number {
+  if (keep.indexOf(0) < 0) return data.numRows;
+  let n = 0;
+  for (const c of data.columns.values()) {
+    n = 0;
+    for (let r = 0; r < data.numRows; r++) if (keep[r]) c[n++] = c[r]!;
+    c.length = n;
+  }
+  if (data.columns.size === 0) for (let r = 0; r < data.numRows; r++) if (keep[r]) n++;
+  data.numRows = n;
+  return n;
+}
+
 export async function mergeBatch(target: MergeTarget, images: readonly Image[], opts: MergeOptions = {}): Promise<MergeResult> {
   const apply = opts.apply ?? defaultApply;
   const targetRows = opts.targetFileRows ?? 131_072;
   const { spec, deleteMode } = target;
   const keyColumns = spec.keyColumns;
   if (keyColumns.length === 0) throw new Error(`table ${spec.ref.name}: MERGE needs a primary key`);
-  // One image per key, key-sorted (several images of one key are applied in order).
-  const order = images.map((im, i) => ({ im, i, id: keyId(im.key) }));
-  order.sort((a, b) => compareKeys(a.im.key, b.im.key) || a.i - b.i);
-  const sortedKeys: Cell[][] = [];
-  const ids = new Set<string>();
-  const imagesById = new Map<string, Image[]>();
-  const keyById = new Map<string, Cell[]>();
-  for (const o of order) {
-    const list = imagesById.get(o.id);
-    if (list) list.push(o.im);
-    else {
-      imagesById.set(o.id, [o.im]);
-      keyById.set(o.id, o.im.key);
-      ids.add(o.id);
-      sortedKeys.push(o.im.key);
-    }
-  }
+  // The batch keys in key order, with their images (several images of one key apply in input order).
+  const batch = new BatchKeys(images);
   const hard = deleteMode === "hard" && target.tombstones !== null;
   const tspec = hard ? tombstoneSpec(spec) : null;
   const maxAttempts = opts.maxAttempts ?? 10;
@@ -104,10 +104,11 @@ export async function mergeBatch(target: MergeTarget, images: readonly Image[], 
     const tombTable = target.tombstones;
     const tombSnap = hard && tombTable ? await tombTable.snapshot() : null;
     let tombRead: KeyedRead | null = null;
-    const oldTomb = new Map<string, Tombstone>();
+    /** Stored tombstones by batch key position. */
+    const oldTomb = new Map<number, Tombstone>();
     if (tombSnap && tombTable) {
-      tombRead = await readByKeys(tombTable, tombSnap, keyColumns, sortedKeys, ids);
-      for (const [id, loc] of tombRead.found) oldTomb.set(id, rowToTombstone(tombRead.files[loc.file]!.rows[loc.row]!));
+      tombRead = await readByKeys(tombTable, tombSnap, keyColumns, batch);
+      for (const [k, loc] of tombRead.found) oldTomb.set(k, rowToTombstone(loc.values));
     }
     // 2. Stream the candidate files of the main table: a file holding batch keys is read, its rows
     //    go through applyImage, and it is rewritten (not yet committed) only if a row changed.
@@ -116,35 +117,46 @@ export async function mergeBatch(target: MergeTarget, images: readonly Image[], 
     if (!mainSnap) throw new Error(`${target.main.location}: table does not exist`);
     const names = mainSnap.fields.map((f) => f.name);
     const stats = statsColumnsOf(spec);
-    const cands = candidateFiles(mainSnap.files.values(), mainSnap.fields, keyColumns, sortedKeys);
+    const cands = candidateFiles(mainSnap.files.values(), mainSnap.fields, keyColumns, batch.keys);
     const written: AddAction[] = [];
     const removes: AddAction[] = [];
-    const matched = new Set<string>();
-    const newTomb = new Map<string, Tombstone | null>();
+    // per batch key position: matched by a stored row; the tombstone after the batch (hard mode)
+    const matched = new Uint8Array(batch.size);
+    const newTomb: (Tombstone | null | undefined)[] = hard ? new Array(batch.size) : [];
     let rowsWritten = 0;
     let filesRead = 0;
-    const applyAll = (id: string, st: KeyState): KeyState => {
-      for (const im of imagesById.get(id)!) st = apply(st, im, deleteMode, spec);
-      if (hard) newTomb.set(id, st.tombstone);
+    const applyAll = (k: number, st: KeyState): KeyState => {
+      const ims = batch.images[k]!;
+      if (Array.isArray(ims)) for (const im of ims) st = apply(st, im, deleteMode, spec);
+      else st = apply(st, ims, deleteMode, spec);
+      if (hard) newTomb[k] = st.tombstone;
       return st;
     };
-    /** Rows of the file whose key is in the batch (key columns only; released on return). */
-    const hitRows = async (bytes: Uint8Array): Promise<number[]> => {
-      const keyCols = await readParquetColumns(bytes, keyColumns);
-      const kc = keyColumns.map((k) => keyCols.columns.get(k) ?? []);
-      const hits: number[] = [];
-      for (let r = 0; r < keyCols.numRows; r++) if (ids.has(keyId(kc.map((c) => c[r] ?? null)))) hits.push(r);
-      return hits;
+    /** Rows of the file whose key is in the batch, and their batch key positions (key columns only, one row group at a time). */
+    const hitRows = async (file: OpenedParquet): Promise<{ rows: number[]; keys: number[] }> => {
+      const rows: number[] = [];
+      const keys: number[] = [];
+      const match = batch.matcher();
+      for (const [g0, g1] of file.rowGroups) {
+        const keyCols = await file.read(keyColumns, g0, g1);
+        const kc = keyColumns.map((k) => keyCols.columns.get(k) ?? []);
+        for (let r = 0; r < keyCols.numRows; r++) {
+          const k = match.at(kc, r);
+          if (k >= 0) {
+            rows.push(g0 + r);
+            keys.push(k);
+          }
+        }
+      }
+      return { rows, keys };
     };
-    /** Apply the batch to stored row `r` of `data` (in place; `keep[r] = 0` when deleted); 1 if it changed. */
-    const applyRow = (data: ColumnarData, r: number, keep: Uint8Array): number => {
+    /** Apply the batch to stored row `r` of `data`, whose key is batch key `k` (in place; `keep[r] = 0` when deleted); 1 if it changed. */
+    const applyRow = (data: ColumnarData, r: number, k: number, keep: Uint8Array): number => {
       const before: StoredRow = {};
       for (const name of names) before[name] = data.columns.get(name)?.[r] ?? null;
-      const key = keyOfRow(before, keyColumns);
-      const id = keyId(key);
-      matched.add(id);
-      const st = applyAll(id, { row: before, tombstone: oldTomb.get(id) ?? null });
-      const after = st.row ? completeRow(st.row, names, keyColumns, key) : null;
+      matched[k] = 1;
+      const st = applyAll(k, { row: before, tombstone: oldTomb.get(k) ?? null });
+      const after = st.row ? completeRow(st.row, names, keyColumns, batch.keys[k]!) : null;
       if (after === null) {
         keep[r] = 0;
         return 1;
@@ -165,27 +177,26 @@ export async function mergeBatch(target: MergeTarget, images: readonly Image[], 
         if (add.deletionVector) throw new Error(`${target.main.location}: file ${add.path} has a deletion vector`);
         const bytes = await target.main.store.read(fileRelPath(add.path));
         if (!bytes) throw new Error(`${target.main.location}: data file ${add.path} is missing`);
-        const hits = await hitRows(bytes);
-        if (hits.length === 0) return;
-        filesRead++;
         const file = openParquet(bytes);
+        const hits = await hitRows(file);
+        if (hits.rows.length === 0) return;
+        filesRead++;
         if (file.numRows <= targetRows) {
           // Stream the file row group by row group (a rewrite never grows a file, so it stays one
           // output file): memory is one decoded row group, not the whole file.
-          const out = target.main.openDataFile(mainSnap.fields, stats);
+          const out = target.main.openDataFile(mainSnap.fields, stats, true, bytes.length);
           let changed = 0;
           let h = 0;
           for (const [g0, g1] of file.rowGroups) {
             const data = await file.read(names, g0, g1);
-            const m = g1 - g0;
-            const keep = new Uint8Array(m).fill(1);
-            while (h < hits.length && hits[h]! < g1) changed += applyRow(data, hits[h++]! - g0, keep);
-            const idx: number[] = [];
-            for (let r = 0; r < m; r++) if (keep[r]) idx.push(r);
+            const keep = new Uint8Array(data.numRows).fill(1);
+            for (; h < hits.rows.length && hits.rows[h]! < g1; h++)
+              changed += applyRow(data, hits.rows[h]! - g0, hits.keys[h]!, keep);
+            const kept = dropDeleted(data, keep);
             out.append((name) => {
               const c = data.columns.get(name);
-              return c ? (i) => c[idx[i]!] : () => null;
-            }, idx.length);
+              return c ? (i) => c[i] : () => null;
+            }, kept);
           }
           if (changed === 0) return;
           rowsWritten += changed;
@@ -199,7 +210,9 @@ export async function mergeBatch(target: MergeTarget, images: readonly Image[], 
         const n = data.numRows;
         const keep = new Uint8Array(n).fill(1);
         let changed = 0;
-        for (const r of hits) changed += applyRow(data, r, keep);
+        hits.rows.forEach((r, h) => {
+          changed += applyRow(data, r, hits.keys[h]!, keep);
+        });
         if (changed === 0) return;
         rowsWritten += changed;
         removes.push(add);
@@ -223,10 +236,10 @@ export async function mergeBatch(target: MergeTarget, images: readonly Image[], 
       });
       // Keys in no file: inserts (or tombstones only).
       const inserts: StoredRow[] = [];
-      for (const [id, key] of keyById) {
-        if (matched.has(id)) continue;
-        const st = applyAll(id, { row: null, tombstone: oldTomb.get(id) ?? null });
-        if (st.row) inserts.push(completeRow(st.row, names, keyColumns, key));
+      for (let k = 0; k < batch.size; k++) {
+        if (matched[k]) continue;
+        const st = applyAll(k, { row: null, tombstone: oldTomb.get(k) ?? null });
+        if (st.row) inserts.push(completeRow(st.row, names, keyColumns, batch.keys[k]!));
       }
       rowsWritten += inserts.length;
       for (const a of await writeSorted(target.main, mainSnap.fields, keyColumns, stats, inserts, targetRows)) written.push(a);
@@ -238,10 +251,11 @@ export async function mergeBatch(target: MergeTarget, images: readonly Image[], 
     if (tombTable && tombSnap && tspec && tombRead) {
       const tombReplaced = new Map<number, Map<number, StoredRow | null>>();
       const tombInserts: StoredRow[] = [];
-      for (const [id, t] of newTomb) {
-        if (tombEqual(oldTomb.get(id) ?? null, t)) continue;
-        const trow = t ? tombstoneToRow(keyColumns, keyById.get(id)!, t) : null;
-        const tloc = tombRead.found.get(id);
+      for (let k = 0; k < newTomb.length; k++) {
+        const t = newTomb[k];
+        if (t === undefined || tombEqual(oldTomb.get(k) ?? null, t)) continue;
+        const trow = t ? tombstoneToRow(keyColumns, batch.keys[k]!, t) : null;
+        const tloc = tombRead.found.get(k);
         if (tloc) {
           let m = tombReplaced.get(tloc.file);
           if (!m) tombReplaced.set(tloc.file, (m = new Map()));

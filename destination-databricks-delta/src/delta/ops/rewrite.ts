@@ -1,27 +1,28 @@
 /**
  * Copy-on-write building blocks shared by MERGE, the tombstone table and compaction:
- * `readByKeys` loads the rows of the candidate files that hold batch keys (key columns first, whole
- * rows only for files with a match); `rewriteActions` writes the changed files' rows (updated,
- * deleted, plus inserts) key-sorted into new files and returns `remove(old) + add(new)`.
+ * `readByKeys` finds the rows of the candidate files that hold batch keys (key columns first, the
+ * other columns only for files with a match; only the matching rows are kept); `rewriteActions`
+ * re-reads the changed files and writes their rows (updated, deleted, plus inserts) key-sorted into
+ * new files and returns `remove(old) + add(new)`.
  */
 import { type Action, type AddAction, removeFileAction } from "../log/actions.js";
 import type { Cell, StoredRow } from "../../plan/types.js";
 import type { DeltaField } from "../log/schema.js";
 import type { Snapshot } from "../log/snapshot.js";
-import { readParquetColumns, readParquetRows } from "../parquet/read.js";
-import { compareKeys, keyId } from "../table/cells.js";
+import { readParquetColumns } from "../parquet/read.js";
+import { compareKeys } from "../table/cells.js";
 import { type DeltaTable, fileRelPath } from "../table/delta-table.js";
 import { candidateFiles } from "../table/prune.js";
-
-export interface LoadedFile {
-  add: AddAction;
-  rows: StoredRow[];
-}
+import type { BatchKeys } from "./batch-keys.js";
 
 export interface KeyedRead {
-  files: LoadedFile[];
-  /** key id -> (file index, row index) */
-  found: Map<string, { file: number; row: number }>;
+  /** The candidate files holding at least one batch key. */
+  files: AddAction[];
+  /**
+   * batch key position -> (file index, row index, the stored row). Only these rows are kept: the
+   * files are re-read by `rewriteActions` (a merge holds the batch keys' rows, not whole files).
+   */
+  found: Map<number, { file: number; row: number; values: StoredRow }>;
   candidates: number;
 }
 
@@ -33,15 +34,13 @@ export async function readByKeys(
   table: DeltaTable,
   snap: Snapshot,
   keyColumns: readonly string[],
-  sortedKeys: readonly (readonly Cell[])[],
-  ids: ReadonlySet<string>,
+  batch: BatchKeys,
 ): Promise<KeyedRead> {
-  const cands = candidateFiles(snap.files.values(), snap.fields, keyColumns, sortedKeys);
+  const cands = candidateFiles(snap.files.values(), snap.fields, keyColumns, batch.keys);
   const names = snap.fields.map((f) => f.name);
-  const files: LoadedFile[] = [];
-  const found = new Map<string, { file: number; row: number }>();
+  type Hit = { k: number; row: number; values: StoredRow };
   // Read candidates with bounded parallelism.
-  const results: (LoadedFile | null)[] = new Array(cands.length).fill(null);
+  const results: ({ add: AddAction; hits: Hit[] } | null)[] = new Array(cands.length).fill(null);
   let next = 0;
   const worker = async () => {
     for (;;) {
@@ -53,22 +52,26 @@ export async function readByKeys(
       if (!bytes) throw new Error(`${table.location}: data file ${add.path} is missing`);
       const keys = await readParquetColumns(bytes, keyColumns);
       const cols = keyColumns.map((k) => keys.columns.get(k) ?? []);
-      let any = false;
-      for (let r = 0; r < keys.numRows && !any; r++) {
-        if (ids.has(keyId(cols.map((c) => c[r] ?? null)))) any = true;
+      const hits: Hit[] = [];
+      const match = batch.matcher();
+      for (let r = 0; r < keys.numRows; r++) {
+        const k = match.at(cols, r);
+        if (k >= 0) hits.push({ k, row: r, values: {} });
       }
-      if (any) results[i] = { add, rows: await readParquetRows(bytes, names) };
+      if (hits.length === 0) continue;
+      const data = await readParquetColumns(bytes, names);
+      for (const h of hits) for (const n of names) h.values[n] = data.columns.get(n)?.[h.row] ?? null;
+      results[i] = { add, hits };
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, cands.length) }, worker));
-  for (const lf of results) {
-    if (!lf) continue;
+  const files: AddAction[] = [];
+  const found = new Map<number, { file: number; row: number; values: StoredRow }>();
+  for (const res of results) {
+    if (!res) continue;
     const fi = files.length;
-    files.push(lf);
-    lf.rows.forEach((row, ri) => {
-      const id = keyId(keyOfRow(row, keyColumns));
-      if (ids.has(id)) found.set(id, { file: fi, row: ri });
-    });
+    files.push(res.add);
+    for (const h of res.hits) found.set(h.k, { file: fi, row: h.row, values: h.values });
   }
   return { files, found, candidates: cands.length };
 }
@@ -91,14 +94,16 @@ export async function rewriteActions(
   const actions: Action[] = [];
   const rows: StoredRow[] = [...inserts];
   const now = Date.now();
+  const names = fields.map((f) => f.name);
   for (const [fi, changes] of replaced) {
-    const lf = read.files[fi]!;
-    lf.rows.forEach((r, ri) => {
+    const add = read.files[fi]!;
+    const stored = await table.readDataFile(add, names);
+    stored.forEach((r, ri) => {
       const c = changes.get(ri);
       if (c === undefined) rows.push(r);
       else if (c !== null) rows.push(c);
     });
-    actions.push(removeFileAction(lf.add, now));
+    actions.push(removeFileAction(add, now));
   }
   if (rows.length > 0) {
     const keyed = rows.map((r) => ({ k: keyOfRow(r, keyColumns), r }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DeltaField } from "../log/schema.js";
 import { bigintFromBytes, readParquetRows } from "./read.js";
-import { decimalByteLength, writeParquet } from "./write.js";
+import { decimalByteLength, ParquetColumnsWriter, writeParquet, writeParquetColumns } from "./write.js";
 
 const F = (name: string, type: DeltaField["type"], nullable = true): DeltaField => ({ name, type, nullable, metadata: {} });
 const fields: DeltaField[] = [
@@ -70,6 +70,27 @@ describe("parquet write/read", () => {
       fields.map((f) => f.name),
     );
     expect(back).toEqual(rows);
+  });
+
+  it("strings: many short ones (dictionary and plain), ones longer than a slab; streamed = one-shot bytes", async () => {
+    const sf = [
+      F("k", { kind: "long" }, false),
+      F("low", { kind: "string" }),
+      F("high", { kind: "string" }),
+      F("big", { kind: "string" }),
+    ];
+    const rows = Array.from({ length: 5000 }, (_, i) => ({
+      k: BigInt(i),
+      low: i % 9 === 0 ? null : ["eu", "us", "", "ü"][i % 4]!,
+      high: `${i % 2 ? "😀" : "é"}-${i}-${"x".repeat(i % 50)}`,
+      big: i % 1000 === 7 ? "z".repeat(70_000) + i : null,
+    }));
+    const col = (name: string) => (i: number) => (rows[i] as Record<string, string | bigint | null>)[name];
+    const oneShot = writeParquetColumns(sf, col, rows.length, { rowGroupSize: 2000 });
+    const w = new ParquetColumnsWriter(sf, { rowGroupSize: 2000, sizeHint: 1000 });
+    for (let s0 = 0; s0 < rows.length; s0 += 2000) w.append((name) => (i) => col(name)(s0 + i), Math.min(2000, rows.length - s0));
+    expect(Buffer.from(w.finish()).equals(Buffer.from(oneShot))).toBe(true);
+    expect(await readParquetRows(oneShot, ["k", "low", "high", "big"])).toEqual(rows);
   });
 
   it("NOT NULL columns reject NULL", () => {

@@ -88,8 +88,15 @@ export function openParquet(bytes: Uint8Array): OpenedParquet {
     const wanted = columns ? columns.filter((c) => present.has(c)) : [...present];
     const n = Math.max(0, rowEnd - rowStart);
     const out = new Map<string, Cell[]>();
-    for (const c of wanted) out.set(c, new Array<Cell>(n));
-    if (n === 0 || wanted.length === 0) return { numRows: n, columns: out };
+    if (n === 0 || wanted.length === 0) {
+      for (const c of wanted) out.set(c, new Array<Cell>(n));
+      return { numRows: n, columns: out };
+    }
+    const cell = (v: unknown, isDec: boolean): Cell => {
+      if (v === undefined || v === null) return null;
+      if (isDec) return typeof v === "bigint" ? v : v instanceof Uint8Array ? bigintFromBytes(v) : BigInt(v as number);
+      return v as Cell;
+    };
     await parquetRead({
       file,
       metadata,
@@ -99,19 +106,23 @@ export function openParquet(bytes: Uint8Array): OpenedParquet {
       utf8: false,
       parsers: PARSERS,
       onChunk: ({ columnName, columnData, rowStart: cs, rowEnd: ce }) => {
-        const dst = out.get(columnName);
-        if (!dst) return;
         const isDec = decimals.has(columnName);
-        // chunks are in file rows and may extend past the requested range: clip
-        for (let i = Math.max(cs, rowStart), j = i - cs; i < Math.min(ce, rowEnd); i++, j++) {
-          let v = columnData[j] as unknown;
-          if (v === undefined) v = null;
-          else if (isDec && v !== null)
-            v = typeof v === "bigint" ? v : v instanceof Uint8Array ? bigintFromBytes(v) : BigInt(v as number);
-          dst[i - rowStart] = v as Cell;
+        let dst = out.get(columnName);
+        if (!dst && cs === rowStart && ce === rowEnd && Array.isArray(columnData)) {
+          // The chunk is exactly the range (reading one row group): take hyparquet's array and fix
+          // its cells in place rather than copying it (a row group's columns are large objects).
+          const a = columnData as unknown[];
+          for (let i = 0; i < n; i++) a[i] = cell(a[i], isDec);
+          out.set(columnName, a as Cell[]);
+          return;
         }
+        if (!dst) out.set(columnName, (dst = new Array<Cell>(n).fill(null)));
+        // chunks are in file rows and may extend past the requested range: clip
+        for (let i = Math.max(cs, rowStart), j = i - cs; i < Math.min(ce, rowEnd); i++, j++)
+          dst[i - rowStart] = cell(columnData[j], isDec);
       },
     });
+    for (const c of wanted) if (!out.has(c)) out.set(c, new Array<Cell>(n).fill(null));
     return { numRows: n, columns: out };
   };
   return { numRows, rowGroups, read };

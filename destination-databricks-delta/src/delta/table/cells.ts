@@ -63,16 +63,25 @@ export function compareKeys(a: readonly Cell[], b: readonly Cell[]): number {
   return 0;
 }
 
+function keyPart(c: Cell): string {
+  if (c === null) return "N|";
+  if (typeof c === "bigint") return `b${c}|`;
+  if (typeof c === "number") return `n${c}|`;
+  if (typeof c === "string") return `s${c.length}:${c}|`;
+  if (typeof c === "boolean") return c ? "T|" : "F|";
+  return `x${Buffer.from(c).toString("hex")}|`;
+}
+
 /** A string that identifies a key exactly (map key). */
 export function keyId(key: readonly Cell[]): string {
   let s = "";
-  for (const c of key) {
-    if (c === null) s += "N|";
-    else if (typeof c === "bigint") s += `b${c}|`;
-    else if (typeof c === "number") s += `n${c}|`;
-    else if (typeof c === "string") s += `s${c.length}:${c}|`;
-    else if (typeof c === "boolean") s += c ? "T|" : "F|";
-    else s += `x${Buffer.from(c).toString("hex")}|`;
-  }
+  for (const c of key) s += keyPart(c);
+  return s;
+}
+
+/** `keyId` of row `r` of key columns `cols` (no key array built per row). */
+export function keyIdAt(cols: readonly (readonly Cell[])[], r: number): string {
+  let s = "";
+  for (const c of cols) s += keyPart(c[r] ?? null);
   return s;
 }

@@ -10,9 +10,9 @@ import { assertSupported, mergeProtocol, sameProtocol, UnsupportedTableError } f
 import { type DeltaField, requiredProtocol, sameType, schemaToString, deltaTypeName } from "../log/schema.js";
 import { type Snapshot, loadSnapshot } from "../log/snapshot.js";
 import { readParquetRows } from "../parquet/read.js";
-import { DATA_ROW_GROUP_ROWS, ParquetColumnsWriter, writeParquetColumns } from "../parquet/write.js";
+import { DATA_ROW_GROUP_ROWS, ParquetColumnsWriter } from "../parquet/write.js";
 import type { ObjectStore } from "../store/types.js";
-import { computeStatsColumns } from "./stats.js";
+import { StatsAccumulator } from "./stats.js";
 
 export class SchemaConflictError extends Error {
   constructor(message: string) {
@@ -129,41 +129,39 @@ export class DeltaTable {
     statsColumns: ReadonlySet<string>,
     dataChange = true,
   ): Promise<AddAction> {
-    const bytes = writeParquetColumns(fields, column, length, { rowGroupSize: DATA_ROW_GROUP_ROWS });
-    return this.storeDataFile(bytes, computeStatsColumns(fields, column, length, statsColumns), dataChange);
+    // Row group by row group (the same file as one write of `length` rows with row groups of
+    // DATA_ROW_GROUP_ROWS): the writer's converted column copies exist for one row group only.
+    const w = this.openDataFile(fields, statsColumns, dataChange);
+    for (let s = 0; s < length; s += DATA_ROW_GROUP_ROWS) {
+      const n = Math.min(DATA_ROW_GROUP_ROWS, length - s);
+      w.append((name) => {
+        const get = column(name);
+        return s === 0 ? get : (i) => get(s + i);
+      }, n);
+    }
+    return w.finish();
   }
 
   /**
    * A data file written in pieces (one row group per `append`), for rewrites that stream an old file
-   * row group by row group. The stats columns are kept (small) to compute the add's stats at `finish`.
+   * row group by row group. The add's stats are accumulated per piece (bounds and null counts only).
+   * `sizeHint`: expected file size in bytes (sizes the output buffer).
    */
-  openDataFile(fields: readonly DeltaField[], statsColumns: ReadonlySet<string>, dataChange = true): DataFileWriter {
-    const w = new ParquetColumnsWriter(fields);
-    const kept = new Map<string, Cell[]>();
-    for (const f of fields) if (statsColumns.has(f.name)) kept.set(f.name, []);
+  openDataFile(
+    fields: readonly DeltaField[],
+    statsColumns: ReadonlySet<string>,
+    dataChange = true,
+    sizeHint?: number,
+  ): DataFileWriter {
+    const w = new ParquetColumnsWriter(fields, sizeHint === undefined ? {} : { sizeHint });
+    const stats = new StatsAccumulator(fields, statsColumns);
     return {
       rows: () => w.rows,
       append: (column, length) => {
-        for (const [name, dst] of kept) {
-          const get = column(name);
-          for (let i = 0; i < length; i++) dst.push(get(i) ?? null);
-        }
+        stats.add(column, length);
         w.append(column, length);
       },
-      finish: async () => {
-        const bytes = w.finish();
-        const n = w.rows;
-        const stats = computeStatsColumns(
-          fields,
-          (name) => {
-            const c = kept.get(name);
-            return c ? (i) => c[i] : () => null;
-          },
-          n,
-          statsColumns,
-        );
-        return this.storeDataFile(bytes, stats, dataChange);
-      },
+      finish: async () => this.storeDataFile(w.finish(), stats.json(), dataChange),
     };
   }
 

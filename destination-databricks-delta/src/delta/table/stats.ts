@@ -67,38 +67,63 @@ export function computeStatsColumns(
   length: number,
   statsColumns: ReadonlySet<string>,
 ): string {
-  const mins: string[] = [];
-  const maxs: string[] = [];
-  const nulls: string[] = [];
-  for (const f of fields) {
-    if (!statsColumns.has(f.name)) continue;
-    let nullCount = 0;
-    let lo: Cell = null;
-    let hi: Cell = null;
-    const canBound = boundable(f.type);
-    const get = column(f.name);
-    for (let i = 0; i < length; i++) {
-      const v = get(i) ?? null;
-      if (v === null) {
-        nullCount++;
-        continue;
+  const acc = new StatsAccumulator(fields, statsColumns);
+  acc.add(column, length);
+  return acc.json();
+}
+
+/**
+ * The stats of a file written in pieces: `add` each piece's rows, then `json()`. Keeps only the
+ * running bounds and null counts, never the cells.
+ */
+export class StatsAccumulator {
+  private readonly cols: { f: DeltaField; canBound: boolean; nulls: number; lo: Cell; hi: Cell }[] = [];
+  private rows = 0;
+
+  constructor(fields: readonly DeltaField[], statsColumns: ReadonlySet<string>) {
+    for (const f of fields)
+      if (statsColumns.has(f.name)) this.cols.push({ f, canBound: boundable(f.type), nulls: 0, lo: null, hi: null });
+  }
+
+  add(column: (name: string) => (i: number) => Cell | undefined, length: number): void {
+    this.rows += length;
+    for (const c of this.cols) {
+      const get = column(c.f.name);
+      let { nulls, lo, hi } = c;
+      for (let i = 0; i < length; i++) {
+        const v = get(i) ?? null;
+        if (v === null) {
+          nulls++;
+          continue;
+        }
+        if (!c.canBound) continue;
+        if (lo === null || compareCells(v, lo) < 0) lo = v;
+        if (hi === null || compareCells(v, hi) > 0) hi = v;
       }
-      if (!canBound) continue;
-      if (lo === null || compareCells(v, lo) < 0) lo = v;
-      if (hi === null || compareCells(v, hi) > 0) hi = v;
-    }
-    const key = JSON.stringify(f.name);
-    nulls.push(`${key}:${nullCount}`);
-    if (lo !== null && hi !== null) {
-      const a = jsonValue(f.type, lo);
-      const b = jsonValue(f.type, hi);
-      if (a !== undefined && b !== undefined) {
-        mins.push(`${key}:${a}`);
-        maxs.push(`${key}:${b}`);
-      }
+      c.nulls = nulls;
+      c.lo = lo;
+      c.hi = hi;
     }
   }
-  return `{"numRecords":${length},"minValues":{${mins.join(",")}},"maxValues":{${maxs.join(",")}},"nullCount":{${nulls.join(",")}}}`;
+
+  json(): string {
+    const mins: string[] = [];
+    const maxs: string[] = [];
+    const nulls: string[] = [];
+    for (const { f, nulls: nullCount, lo, hi } of this.cols) {
+      const key = JSON.stringify(f.name);
+      nulls.push(`${key}:${nullCount}`);
+      if (lo !== null && hi !== null) {
+        const a = jsonValue(f.type, lo);
+        const b = jsonValue(f.type, hi);
+        if (a !== undefined && b !== undefined) {
+          mins.push(`${key}:${a}`);
+          maxs.push(`${key}:${b}`);
+        }
+      }
+    }
+    return `{"numRecords":${this.rows},"minValues":{${mins.join(",")}},"maxValues":{${maxs.join(",")}},"nullCount":{${nulls.join(",")}}}`;
+  }
 }
 
 function fromJson(t: DeltaType, v: unknown, isMax: boolean): Cell | undefined {
