@@ -12,8 +12,6 @@ const HLC_TEXT = /^(\d{1,19})\.(\d{10})$/;
 const TS33 = /^\d{33}$/;
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MAX_TEXT = INT64_MAX.toString();
-/** Every 19-digit wall starting with 0-8 is within int64. */
-const INT64_MAX_KEY_PREFIX = "9";
 
 export class HlcFormatError extends Error {
   constructor(message: string) {
@@ -58,7 +56,8 @@ export function hlcSortKey(text: string): string | undefined {
     if (c < 48 || c > 57) return undefined;
   }
   if (dot < 19) return "0".repeat(19 - dot) + text;
-  return text <= INT64_MAX_KEY_PREFIX || text.slice(0, 19) <= INT64_MAX_TEXT ? text : undefined;
+  // A 19-digit wall starting with 0-8 is within int64; only those starting with 9 need the exact bound.
+  return text.charCodeAt(0) < 57 || text.slice(0, 19) <= INT64_MAX_TEXT ? text : undefined;
 }
 
 /** hlcSortKey of a parsed HLC. */

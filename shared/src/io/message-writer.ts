@@ -46,8 +46,7 @@ export class MessageWriter {
   /** Push everything queued to the pipe; resolves once the pipe accepted it (drain). */
   flush(): Promise<void> | undefined {
     if (this.size > 0 && !this.closed) {
-      this.chunks.push("");
-      const data = this.chunks.join("\n");
+      const data = `${this.chunks.join("\n")}\n`;
       this.chunks = [];
       this.size = 0;
       const accepted = this.out.write(data);

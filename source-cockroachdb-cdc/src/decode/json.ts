@@ -61,7 +61,7 @@ export function rawChange(
 }
 
 /** `[<integer>]`: the usual single-column INT8 key, read exactly without a tokenizer pass. */
-const ONE_INTEGER_KEY = /^\[\s*(-?\d+)\s*\]$/;
+const ONE_INTEGER_KEY = /^\s*\[\s*(-?\d+)\s*\]$/;
 
 const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 const SENTINEL = "\ue000#";
@@ -194,11 +194,12 @@ export function fastWrapped(text: string, where: () => string, line: number): Ra
     // Re-read the key exactly: its text is the array value after `"key":` (scanned, strings respected).
     const keyEnd = valueEnd(text, k + 6);
     if (keyEnd < 0) return undefined;
-    const one = key.length === 1 ? ONE_INTEGER_KEY.exec(text.slice(k + 6, keyEnd).trim()) : null;
+    const keyText = text.slice(k + 6, keyEnd);
+    const one = key.length === 1 ? ONE_INTEGER_KEY.exec(keyText) : null;
     if (one) key = [BigInt(one[1] as string)];
     else {
       try {
-        const exact = parseLine(text.slice(k + 6, keyEnd));
+        const exact = parseLine(keyText);
         if (!Array.isArray(exact) || exact.length !== key.length) return undefined;
         key = exact as JsonValue[];
       } catch {

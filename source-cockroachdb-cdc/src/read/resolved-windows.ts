@@ -25,10 +25,10 @@ import { classify, type DataFile, type ResolvedFile, splitTopic } from "../layou
 import { RESET_PROCEDURE, type StreamPosition, stateBlob } from "../state.js";
 import type { ObjectStore } from "../storage/types.js";
 import { type MemoryBudget, TEXT_AFTER, WindowBuffer } from "../window/buffer.js";
-import { type FragmentStats, fragments } from "../window/fragments.js";
+import { type FragmentStats, fragments, learnFamily } from "../window/fragments.js";
 import { type Change, comparePosition } from "../window/order.js";
 import { checkResolvedContent, decodeFile } from "./object-files.js";
-import { cmpBase, learnFamily, minCursor, type StreamRun } from "./stream-run.js";
+import { cmpBase, minCursor, type StreamRun } from "./stream-run.js";
 
 export interface ReadDeps {
   logger: Logger;

@@ -105,12 +105,6 @@ function positionOf(p: StreamPosition): { watermark: Hlc | null; after: StreamRu
   return { watermark, after: undefined };
 }
 
-export function learnFamily(shape: StreamShape, family: string, after: Record<string, unknown>): void {
-  let set = shape.familyColumns.get(family);
-  if (!set) shape.familyColumns.set(family, (set = new Set()));
-  for (const k in after) set.add(k);
-}
-
 export function minCursor(runs: StreamRun[]): string | undefined {
   let min: string | undefined;
   for (const r of runs) {

@@ -20,6 +20,13 @@ export interface StreamShape {
   bytesColumns: Set<string>;
 }
 
+/** Adds the column names of a family's row image to what the shape knows of that family. */
+export function learnFamily(shape: StreamShape, family: string, after: Record<string, unknown>): void {
+  let set = shape.familyColumns.get(family);
+  if (!set) shape.familyColumns.set(family, (set = new Set()));
+  for (const k in after) set.add(k);
+}
+
 export interface Fragment {
   change: Change;
   op: "upsert" | "delete";
@@ -131,11 +138,7 @@ export async function* fragments(
     }
     // Learn family columns from upserts first (the same change may hold the columns of a deleted family elsewhere).
     for (const c of group) {
-      if (c.after && c.afterText === undefined && c.family !== null) {
-        let set = shape.familyColumns.get(c.family);
-        if (!set) shape.familyColumns.set(c.family, (set = new Set()));
-        for (const k in c.after) set.add(k);
-      }
+      if (c.after && c.afterText === undefined && c.family !== null) learnFamily(shape, c.family, c.after);
     }
     const rowDelete = group.some((c) => c.after === null && isPrimaryFamily(shape, c.family));
     for (const c of group) {
